@@ -1,0 +1,60 @@
+# From RNN to BERT · 从 RNN 到 BERT
+#   make book       build the bilingual site into _build/html (from committed outputs)
+#   make test       the whole test suite (what CI runs)
+#   make execute    re-run every chapter and solution notebook in place
+#   make exercises  regenerate exercises/ from solutions/
+#   make serve      serve _build/html on http://localhost:8000
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+JB     := $(VENV)/bin/jupyter-book
+
+.PHONY: help venv book serve test execute exercises browser-deps clean
+
+help:
+	@sed -n '2,7p' Makefile
+
+# (Re)install when the pins change. The constraints file pins every transitive package too.
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt -c constraints.txt
+	@touch $@
+
+venv: $(STAMP)
+
+book: $(STAMP)
+	@rm -rf _build/html
+	$(JB) build . -W -n --keep-going
+	@echo
+	@echo "The book is built. Open: file://$(CURDIR)/_build/html/index.html   (or: make serve)"
+
+serve:
+	@test -f _build/html/index.html || $(MAKE) book
+	$(PY) -m http.server --directory _build/html --bind 127.0.0.1 8000
+
+execute: $(STAMP)
+	$(PY) tools/execute_notebooks.py chapters solutions
+
+exercises: $(STAMP)
+	$(PY) -m rnn2bert.exercises.generate solutions exercises
+
+# Headless Chromium and a CJK font for the browser tests (Debian packages), when missing
+# and when this machine can install them. The browser tests skip, loudly, otherwise.
+browser-deps:
+	@if command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
+	  echo "browser-deps: chromium and fonts-noto-cjk present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk) >/dev/null \
+	    || echo "browser-deps: could not install chromium/fonts-noto-cjk"; \
+	else \
+	  echo "browser-deps: not root or no apt-get: install chromium and fonts-noto-cjk yourself"; \
+	fi
+
+test: $(STAMP) browser-deps
+	$(PY) -m pytest -n 2 --dist loadgroup tests
+
+clean:
+	rm -rf _build

@@ -1,0 +1,170 @@
+"""Exercises: generated from the solutions, solutions pass, stubs say "not attempted",
+and every check rejects classic wrong answers with a message that names the mistake."""
+import contextlib
+import io
+import math
+import re
+
+import nbformat
+import pytest
+import torch
+
+from notebooks import CJK, LANGS, ROOT, notebooks, read
+from rnn2bert.exercises import REGISTRY, RESULTS, check
+from rnn2bert.exercises.generate import exercise_notebook, stub_code
+
+CHECK_CALL = re.compile(r"""check\(\s*["'](ch\d\d\.\w+)["']""")
+
+
+def check_ids(path):
+    """The exercise ids a notebook calls ``check`` with."""
+    return {i for c in read(path).cells if c.cell_type == "code" for i in CHECK_CALL.findall(c.source)}
+
+
+def run_code_cells(path):
+    """Execute a notebook's code cells in one namespace (fast: no kernel); return stdout."""
+    RESULTS.clear()
+    namespace, out = {"__name__": "__main__"}, io.StringIO()
+    with contextlib.redirect_stdout(out):
+        for cell in read(path).cells:
+            if cell.cell_type == "code":
+                exec(compile(cell.source, str(path), "exec"), namespace)
+    return out.getvalue()
+
+
+# ---- exercises/ is generated from solutions/ -----------------------------------------------
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_exercises_are_up_to_date(lang):
+    solutions = notebooks("solutions", lang)
+    assert solutions, f"no solution notebooks in solutions/{lang}"
+    for sol in solutions:
+        exercise = ROOT / "exercises" / lang / sol.name
+        assert exercise.exists(), f"{exercise} missing: run `make exercises`"
+        want = nbformat.writes(exercise_notebook(read(sol), str(sol))) + "\n"  # nbformat.write adds the newline
+        assert exercise.read_text(encoding="utf-8") == want, f"{exercise} is out of date: run `make exercises`"
+
+
+def test_exercise_notebooks_hold_no_solution():
+    for lang in LANGS:
+        for path in notebooks("exercises", lang):
+            text = path.read_text(encoding="utf-8")
+            assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text, path
+            assert all(not c.get("outputs") for c in read(path).cells if c.cell_type == "code"), path
+
+
+def test_stub_replaces_the_block_at_its_indentation():
+    src = "def f(x):\n    y = 1\n    ### BEGIN SOLUTION\n    return x + y\n    ### END SOLUTION\n\ncheck('a', f)"
+    assert stub_code(src) == ("def f(x):\n    y = 1\n    raise NotImplementedError  # TODO: your code here · 在此写你的代码"
+                              "\n\ncheck('a', f)")
+    with pytest.raises(ValueError, match="inside a function"):
+        stub_code("### BEGIN SOLUTION\nx = 1\n### END SOLUTION")
+    with pytest.raises(ValueError, match="without"):
+        stub_code("def f():\n    ### BEGIN SOLUTION\n    pass")
+
+
+# ---- solutions pass, stubs are "not attempted" ---------------------------------------------
+
+@pytest.mark.parametrize("path", [p for lang in LANGS for p in notebooks("solutions", lang)],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_solutions_pass_every_check(path):
+    run_code_cells(path)
+    ids = check_ids(path)
+    assert ids and RESULTS == {i: "passed" for i in ids}
+
+
+@pytest.mark.parametrize("path", [p for lang in LANGS for p in notebooks("exercises", lang)],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_untouched_stubs_report_not_attempted(path):
+    out = run_code_cells(path)
+    ids = check_ids(path)
+    assert ids and RESULTS == {i: "not attempted" for i in ids}
+    assert out.count("not attempted yet · 尚未作答") == len(ids)
+
+
+def test_every_registered_exercise_is_in_a_solution_notebook():
+    used = set()
+    for path in notebooks("solutions", "en"):
+        used |= check_ids(path)
+    assert used == set(REGISTRY), f"registered but unused: {set(REGISTRY) - used}; used but unknown: {used - set(REGISTRY)}"
+
+
+# ---- classic wrong answers are rejected, and the message names the mistake ------------------
+
+def _softmax_no_shift(x):
+    return x.exp() / x.exp().sum(-1, keepdim=True)
+
+
+WRONG = {
+    "ch02.scores": [
+        (lambda q, K: q * K, "did not sum over the d_k"),
+        (lambda q, K: (K @ q) / (K.norm(dim=-1) * q.norm()), "cosine"),
+        (lambda q, K: torch.softmax(K @ q, -1), "before"),
+    ],
+    "ch02.softmax": [
+        (lambda x: torch.softmax(x, dim=0), "wrong axis"),
+        (lambda x: x.exp() / x.exp().sum(), "whole matrix"),
+        (lambda x: x.exp(), "divide by the sum"),
+        (_softmax_no_shift, "Overflow"),
+    ],
+    "ch02.attention": [
+        (lambda Q, K, V: (torch.softmax(Q @ K.T, 0) @ V, torch.softmax(Q @ K.T, 0)), "wrong axis"),
+        (lambda Q, K, V: ((Q @ K.T) @ V, Q @ K.T), "forgot the softmax"),
+        (lambda Q, K, V: (torch.softmax(Q @ K.T / math.sqrt(Q.shape[-1]), -1) @ V,
+                          torch.softmax(Q @ K.T / math.sqrt(Q.shape[-1]), -1)), "√d_k"),
+        (lambda Q, K, V: (torch.softmax(K @ Q.T, -1), torch.softmax(K @ Q.T, -1)), "K Qᵀ"),
+        (lambda Q, K, V: (torch.softmax(Q @ K.T, -1) @ K, torch.softmax(Q @ K.T, -1)), "values V"),
+        (lambda Q, K, V: torch.softmax(Q @ K.T, -1) @ V, "pair"),
+    ],
+    "ch02.self_attention": [
+        (lambda X, Wq, Wk, Wv: torch.softmax(X @ X.T, -1) @ X, "X itself"),
+        (lambda X, Wq, Wk, Wv: torch.softmax((X @ Wq) @ (X @ Wq).T, -1) @ (X @ Wq), "W_q for all three"),
+        (lambda X, Wq, Wk, Wv: torch.softmax((X @ Wq.T) @ (X @ Wk.T).T, -1) @ (X @ Wv.T), "transposed"),
+        (lambda X, Wq, Wk, Wv: torch.softmax((X @ Wq) @ (X @ Wk).T, -1) @ X, "X as the values"),
+    ],
+    "ch02.permutation": [
+        (lambda Y, perm: Y, "outputs do move"),
+        (lambda Y, perm: Y[torch.argsort(perm)], "inverse permutation"),
+    ],
+}
+
+
+def test_every_exercise_has_at_least_two_wrong_answers():
+    for exercise_id in REGISTRY:
+        assert len(WRONG.get(exercise_id, [])) >= 2, f"{exercise_id}: add classic wrong answers to WRONG"
+
+
+@pytest.mark.parametrize("exercise_id,wrong,phrase",
+                         [(e, w, p) for e, answers in WRONG.items() for w, p in answers],
+                         ids=lambda v: v if isinstance(v, str) else "")
+def test_wrong_answer_is_named(exercise_id, wrong, phrase):
+    with pytest.raises(AssertionError) as info:
+        check(exercise_id, wrong)
+    message = str(info.value)
+    assert phrase in message, f"expected the message to name the mistake ({phrase!r}), got:\n{message}"
+    assert CJK.search(message), "the message must be bilingual"
+    assert RESULTS[exercise_id] == "failed"
+
+
+def test_not_attempted_is_not_a_failure(capsys):
+    def stub(*args):
+        raise NotImplementedError
+    for exercise_id in REGISTRY:
+        check(exercise_id, stub)
+        assert RESULTS[exercise_id] == "not attempted"
+    assert capsys.readouterr().out.count("not attempted yet") == len(REGISTRY)
+
+
+def test_unknown_exercise_lists_the_known_ones():
+    with pytest.raises(KeyError, match="ch02.softmax"):
+        check("ch02.nope", lambda: None)
+
+
+def test_results_are_written_for_the_grader(tmp_path, monkeypatch):
+    path = tmp_path / "results.jsonl"
+    monkeypatch.setenv("RNN2BERT_RESULTS", str(path))
+    check("ch02.permutation", lambda Y, perm: Y[perm])
+    with pytest.raises(AssertionError):
+        check("ch02.permutation", lambda Y, perm: Y)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert [l.split('"status": ')[1].split('"')[1] for l in lines] == ["passed", "failed"]

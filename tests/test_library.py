@@ -1,0 +1,76 @@
+"""The library against PyTorch's own implementations, and the notebook setup."""
+import math
+
+import matplotlib
+import pytest
+import torch
+import torch.nn.functional as F
+
+import rnn2bert
+from rnn2bert.attention import SelfAttention, scaled_dot_product_attention
+
+
+@pytest.fixture
+def qkv():
+    g = torch.Generator().manual_seed(0)
+    return (torch.randn(2, 3, 5, 8, generator=g), torch.randn(2, 3, 7, 8, generator=g),
+            torch.randn(2, 3, 7, 6, generator=g))
+
+
+@pytest.mark.parametrize("scale", [None, 1.0, 0.3])
+def test_sdpa_equals_torch(qkv, scale):
+    q, k, v = qkv
+    out, weights = scaled_dot_product_attention(q, k, v, scale=scale)
+    assert out.shape == (2, 3, 5, 6) and weights.shape == (2, 3, 5, 7)
+    torch.testing.assert_close(out, F.scaled_dot_product_attention(q, k, v, scale=scale))
+    torch.testing.assert_close(weights.sum(-1), torch.ones(2, 3, 5))
+
+
+def test_sdpa_default_scale_is_inverse_sqrt_dk(qkv):
+    q, k, v = qkv
+    _, w = scaled_dot_product_attention(q, k, v)
+    torch.testing.assert_close(w, torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(8), -1))
+
+
+def test_sdpa_boolean_mask_true_means_may_attend(qkv):
+    q, k, v = qkv
+    mask = torch.rand(5, 7, generator=torch.Generator().manual_seed(1)) > 0.4
+    mask[:, 0] = True  # no fully masked row
+    out, w = scaled_dot_product_attention(q, k, v, mask)
+    torch.testing.assert_close(out, F.scaled_dot_product_attention(q, k, v, attn_mask=mask))
+    assert (w[..., ~mask] == 0).all()
+
+
+def test_self_attention_module_equals_functional():
+    torch.manual_seed(0)
+    layer = SelfAttention(d_model=8, d_k=4, d_v=6)
+    x = torch.randn(2, 5, 8)
+    out, w = layer(x)
+    want = F.scaled_dot_product_attention(layer.w_q(x), layer.w_k(x), layer.w_v(x))
+    torch.testing.assert_close(out, want)
+    assert w.shape == (2, 5, 5)
+
+
+def test_setup_seeds_everything():
+    rnn2bert.setup()
+    a = torch.rand(3)
+    rnn2bert.setup()
+    assert torch.equal(a, torch.rand(3))
+
+
+def test_setup_puts_the_chinese_font_first():
+    rnn2bert.setup()
+    assert matplotlib.rcParams["font.family"][0] == "Noto Sans SC"
+    from matplotlib import font_manager
+    path = font_manager.findfont(font_manager.FontProperties(family="Noto Sans SC"), fallback_to_default=False)
+    assert path.endswith("NotoSansSC-Regular.otf")
+
+
+def test_chinese_label_renders_without_missing_glyphs(recwarn):
+    import matplotlib.pyplot as plt
+    rnn2bert.setup()
+    fig, ax = plt.subplots()
+    ax.set_title("自注意力 · self-attention $\\sqrt{d_k}$")
+    fig.canvas.draw()
+    plt.close(fig)
+    assert not [w for w in recwarn if "missing from font" in str(w.message)]

@@ -1,0 +1,66 @@
+"""Bilingual parity: the English and Chinese editions hold the same notebooks, cell for cell.
+
+Code cells and their text outputs must be identical (so the nbval run of one language vouches
+for the other); the prose is written natively in each language, and the Chinese follows the
+house typography (DESIGN.md): full-width punctuation, a space between Chinese and Latin/digits.
+"""
+import re
+
+import pytest
+
+from notebooks import CJK, KINDS, LANGS, ROOT, notebooks, pairs, prose, read, text_outputs
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_same_file_names(kind):
+    en, zh = ({p.name for p in notebooks(kind, lang)} for lang in LANGS)
+    assert en == zh, f"{kind}: only in en {sorted(en - zh)}, only in zh {sorted(zh - en)}"
+
+
+def test_there_is_something_to_compare():
+    assert pairs(), "no notebooks found"
+
+
+@pytest.mark.parametrize("en,zh", pairs(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_same_cells_code_and_outputs(en, zh):
+    a, b = read(en), read(zh)
+    assert [c.cell_type for c in a.cells] == [c.cell_type for c in b.cells], "cell structure differs"
+    for i, (ca, cb) in enumerate(zip(a.cells, b.cells)):
+        if ca.cell_type != "code":
+            continue
+        assert ca.source == cb.source, f"code cell {i} differs between en and zh"
+        assert ca.metadata.get("tags", []) == cb.metadata.get("tags", []), f"cell {i}: tags differ"
+        if "nbval-ignore-output" not in ca.metadata.get("tags", []):
+            assert text_outputs(ca) == text_outputs(cb), f"code cell {i}: text outputs differ"
+        n_img = [sum("image/png" in o.get("data", {}) for o in c.outputs) for c in (ca, cb)]
+        assert n_img[0] == n_img[1], f"code cell {i}: number of figures differs"
+
+
+def _markdown(path):
+    return [(i, prose(c.source)) for i, c in enumerate(read(path).cells) if c.cell_type == "markdown"]
+
+
+@pytest.mark.parametrize("en,zh", pairs(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_chinese_prose_is_chinese_and_english_is_not(en, zh):
+    for i, text in _markdown(zh):
+        letters = re.findall(r"[A-Za-z]", text)
+        hanzi = CJK.findall(text)
+        if len(letters) + len(hanzi) >= 20:
+            assert len(hanzi) >= 0.5 * len(letters), f"zh markdown cell {i} reads as English: {text[:80]!r}"
+    for i, text in _markdown(en):
+        # a link labelled 中文版 and bilingual figure names are fine; Chinese sentences are not
+        assert len(CJK.findall(text)) <= 8, f"en markdown cell {i} contains Chinese prose: {text[:80]!r}"
+
+
+# DESIGN.md: full-width punctuation in Chinese text, a space between Chinese and Latin or digits.
+HALF_WIDTH_AFTER_HANZI = re.compile(r"[\u4e00-\u9fff][,;:!?]|[,;:!?][\u4e00-\u9fff]")
+NO_SPACE = re.compile(r"[\u4e00-\u9fff][A-Za-z0-9]|[A-Za-z0-9][\u4e00-\u9fff]")
+
+
+@pytest.mark.parametrize("path", [p for k in KINDS for p in notebooks(k, "zh")], ids=lambda p: str(p.relative_to(ROOT)))
+def test_chinese_typography(path):
+    problems = []
+    for i, text in _markdown(path):
+        for pattern, what in ((HALF_WIDTH_AFTER_HANZI, "half-width punctuation"), (NO_SPACE, "no space")):
+            problems += [f"cell {i}: {what}: …{text[max(0, m.start() - 6):m.end() + 6]!r}…" for m in pattern.finditer(text)]
+    assert not problems, "\n".join(problems)
