@@ -27,7 +27,7 @@ venv: $(STAMP)
 
 book: $(STAMP)
 	@rm -rf _build/html
-	$(JB) build . -W -n --keep-going
+	$(JB) build . -W -n --keep-going --all
 	@echo
 	@echo "The book is built. Open: file://$(CURDIR)/_build/html/index.html   (or: make serve)"
 
@@ -54,7 +54,7 @@ browser-deps:
 	fi
 
 test: $(STAMP) browser-deps
-	$(PY) -m pytest -n 2 --dist loadgroup tests
+	$(PY) -m pytest -n 2 --dist loadfile --nbval tests chapters/en solutions/en
 
 clean:
-	rm -rf _build
+	rm -rf _build test-artifacts

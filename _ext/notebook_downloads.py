@@ -1,0 +1,53 @@
+"""notebook_downloads: links to notebooks that are not pages of the site become downloads.
+
+A chapter links to its exercise and solution notebooks with ordinary relative links,
+``[Exercises](../../exercises/en/02-self-attention.ipynb)``, which work in Jupyter.
+Those notebooks are not pages of the website, so MyST would report a missing document.
+For targets under the folders in ``notebook_download_dirs`` (default: ``exercises``,
+``solutions``) this extension turns the link into a Sphinx download link instead: the
+notebook is copied into the site (``_downloads/``) and the link fetches it. Links to any
+other missing document still warn, so a chapter left out of ``_toc.yml`` fails the build.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sphinx import addnodes
+from sphinx.application import Sphinx
+from sphinx.transforms import SphinxTransform
+
+
+class NotebookLinksToDownloads(SphinxTransform):
+    """Runs on each document after parsing, before Sphinx collects its download files."""
+
+    default_priority = 800
+
+    def apply(self, **kwargs) -> None:
+        dirs = set(self.config.notebook_download_dirs)
+        for node in list(self.document.findall(addnodes.pending_xref)):
+            target = node.get("reftarget", "")
+            if node.get("refdomain") != "doc" or node.get("reftype") != "myst":
+                continue
+            if target in self.env.found_docs or target.split("/", 1)[0] not in dirs:
+                continue
+            path = next(
+                (target + suffix for suffix in self.config.source_suffix
+                 if (Path(self.env.srcdir) / (target + suffix)).is_file()),
+                None,
+            )
+            if path is None:
+                continue  # not a file either: leave it to MyST, which warns
+            download = addnodes.download_reference(
+                "", "", *node.children, refdomain=None, reftype="myst",
+                reftarget="/" + path, refdoc=node.get("refdoc"), refexplicit=True,
+                classes=["download"],
+            )
+            download.source, download.line = node.source, node.line
+            node.replace_self(download)
+
+
+def setup(app: Sphinx) -> dict:
+    app.add_config_value("notebook_download_dirs", ["exercises", "solutions"], "env", [list])
+    app.add_transform(NotebookLinksToDownloads)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,85 @@
+"""Shared fixtures for the website tests (tests/test_site.py): build, serve, browse."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE = ROOT / "_build" / "html"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def site() -> Path:
+    """Build the book once, with warnings as errors (as `make book`); return `_build/html`.
+
+    `--all` re-reads every page: an incremental build would hide the warnings of pages
+    that did not change since the last build. `--keep-going` reports all of them.
+    """
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    cmd = [str(jupyter_book), "build", ".", "-W", "-n", "--keep-going", "--all"]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        log = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)[-6000:]  # no colours
+        pytest.fail(f"`{' '.join(cmd)}` failed (exit {proc.returncode}):\n{log}", pytrace=False)
+    print(f"\nsite built in {seconds:.1f} s: {SITE}")
+    return SITE
+
+
+@pytest.fixture(scope="session")
+def site_url(site: Path):
+    """Serve the built site on 127.0.0.1 (a free port) from a background thread."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):  # keep the test output clean
+            pass
+
+    handler = functools.partial(Quiet, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def missing(reason: str):
+    """Skip on a learner's machine; fail in CI, where `make test` must have installed it."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium driven by Playwright; skipped when either is missing."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("playwright is not installed (pip install -r requirements-dev.txt)")
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        missing("no Chromium binary (Debian: apt-get install chromium fonts-noto-cjk)")
+    fc_list = shutil.which("fc-list")
+    if fc_list and not subprocess.run([fc_list, ":lang=zh"], capture_output=True, text=True).stdout.strip():
+        missing("no Chinese font: Chinese pages would show boxes (Debian: apt-get install fonts-noto-cjk)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
