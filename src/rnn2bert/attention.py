@@ -64,3 +64,47 @@ class SelfAttention(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None):
         q, k, v = self.w_q(x), self.w_k(x), self.w_v(x)
         return scaled_dot_product_attention(q, k, v, mask, scale=self.scale)
+
+
+class MultiHeadAttention(nn.Module):
+    """Multi-head attention (chapter 05): ``num_heads`` attentions in ``d_model / num_heads``
+    dimensions each, concatenated and projected by ``w_o``.
+
+    ``forward(query, key, value, mask=None)`` with query ``(B, L_q, d_model)`` and key/value
+    ``(B, L_k, d_model)``; ``mask`` bool, broadcastable to ``(B, num_heads, L_q, L_k)``, True =
+    may attend (e.g. ``masks.padding_mask`` gives ``(B, 1, 1, L_k)``). Returns
+    ``(output (B, L_q, d_model), weights (B, num_heads, L_q, L_k))``.
+    """
+
+    def __init__(self, d_model: int, num_heads: int, bias: bool = True, dropout: float = 0.0):
+        super().__init__()
+        if d_model % num_heads:
+            raise ValueError(f"d_model={d_model} is not divisible by num_heads={num_heads}")
+        self.d_model, self.num_heads, self.d_k = d_model, num_heads, d_model // num_heads
+        self.w_q = nn.Linear(d_model, d_model, bias=bias)
+        self.w_k = nn.Linear(d_model, d_model, bias=bias)
+        self.w_v = nn.Linear(d_model, d_model, bias=bias)
+        self.w_o = nn.Linear(d_model, d_model, bias=bias)
+        self.dropout = nn.Dropout(dropout)
+
+    def split_heads(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, L, d_model)`` -> ``(B, num_heads, L, d_k)``."""
+        batch, length, _ = x.shape
+        return x.view(batch, length, self.num_heads, self.d_k).transpose(1, 2)
+
+    def merge_heads(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, num_heads, L, d_k)`` -> ``(B, L, d_model)`` (the concatenation of the heads)."""
+        batch, _, length, _ = x.shape
+        return x.transpose(1, 2).reshape(batch, length, self.d_model)
+
+    def forward(self, query, key, value, mask: torch.Tensor | None = None):
+        q = self.split_heads(self.w_q(query))
+        k = self.split_heads(self.w_k(key))
+        v = self.split_heads(self.w_v(value))
+        d_k = self.d_k
+        scores = (q @ k.transpose(-2, -1)) / math.sqrt(d_k)  # (B, h, L_q, L_k)
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        weights = torch.softmax(scores, dim=-1)
+        heads = self.dropout(weights) @ v  # (B, h, L_q, d_k)
+        return self.w_o(self.merge_heads(heads)), weights
