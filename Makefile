@@ -4,6 +4,7 @@
 #   make execute    re-run every chapter and solution notebook in place
 #   make exercises  regenerate exercises/ from solutions/
 #   make serve      serve _build/html on http://localhost:8000
+#   make pretrain   pretrain the book's tiny English and Chinese BERTs into checkpoints/ (about an hour)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -11,10 +12,10 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 JB     := $(VENV)/bin/jupyter-book
 
-.PHONY: help venv book serve test execute exercises browser-deps clean
+.PHONY: help venv book serve test execute exercises pretrain browser-deps clean
 
 help:
-	@sed -n '2,7p' Makefile
+	@sed -n '2,8p' Makefile
 
 # (Re)install when the pins change. The constraints file pins every transitive package too.
 $(STAMP): requirements.txt requirements-dev.txt requirements-data.txt constraints.txt pyproject.toml
@@ -40,6 +41,9 @@ execute: $(STAMP)
 
 exercises: $(STAMP)
 	$(PY) -m rnn2bert.exercises.generate solutions exercises
+
+pretrain: $(STAMP)
+	$(PY) tools/pretrain.py
 
 # Headless Chromium and a CJK font for the browser tests (Debian packages), when missing
 # and when this machine can install them. The browser tests skip, loudly, otherwise.

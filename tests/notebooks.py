@@ -29,7 +29,9 @@ def text_outputs(cell) -> list[str]:
     """The text a code cell printed or displayed (images left out)."""
     out = []
     for o in cell.get("outputs", []):
-        if o.output_type == "stream":
+        if o.output_type == "stream" and out and out[-1].startswith(f"{o.name}:"):
+            out[-1] += o.text  # one print may arrive in several chunks
+        elif o.output_type == "stream":
             out.append(f"{o.name}:{o.text}")
         elif o.output_type == "error":
             out.append(f"error:{o.ename}:{o.evalue}")

@@ -53,7 +53,7 @@ def test_chinese_prose_is_chinese_and_english_is_not(en, zh):
 
 
 # DESIGN.md: full-width punctuation in Chinese text, a space between Chinese and Latin or digits.
-HALF_WIDTH_AFTER_HANZI = re.compile(r"[\u4e00-\u9fff][,;:!?]|[,;:!?][\u4e00-\u9fff]")
+HALF_WIDTH_AFTER_HANZI = re.compile(r'[\u4e00-\u9fff][,;:!?"]|[,;:!?"][\u4e00-\u9fff]')
 NO_SPACE = re.compile(r"[\u4e00-\u9fff][A-Za-z0-9]|[A-Za-z0-9][\u4e00-\u9fff]")
 
 
