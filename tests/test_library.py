@@ -128,3 +128,26 @@ def test_masks_shapes_and_meaning():
 def test_mha_rejects_indivisible_heads():
     with pytest.raises(ValueError):
         MultiHeadAttention(10, 3)
+
+
+def test_fully_masked_row_gives_zero_not_nan(qkv):
+    q, k, v = qkv
+    mask = torch.ones(5, 7, dtype=torch.bool)
+    mask[2] = False  # query 2 may attend to nothing
+    out, w = scaled_dot_product_attention(q, k, v, mask)
+    assert not torch.isnan(out).any()
+    assert (w[..., 2, :] == 0).all() and (out[..., 2, :] == 0).all()
+    torch.testing.assert_close(out, F.scaled_dot_product_attention(q, k, v, attn_mask=mask))
+
+
+def test_nan_from_elsewhere_stays_visible(qkv):
+    q, k, v = qkv
+    q = q.clone()
+    q[0, 0, 0, 0] = float("nan")
+    out, _ = scaled_dot_product_attention(q, k, v, torch.ones(5, 7, dtype=torch.bool))
+    assert torch.isnan(out[0, 0, 0]).all()
+
+
+def test_setup_uses_one_thread_by_default():
+    rnn2bert.setup()
+    assert torch.get_num_threads() == 1

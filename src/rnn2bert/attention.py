@@ -40,10 +40,21 @@ def scaled_dot_product_attention(
     d_k = q.size(-1)
     scale = 1.0 / math.sqrt(d_k) if scale is None else scale
     scores = (q @ k.transpose(-2, -1)) * scale  # (..., L_q, L_k)
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    weights = torch.softmax(scores, dim=-1)  # normalise over the keys
+    weights = masked_softmax(scores, mask)
     return weights @ v, weights
+
+
+def masked_softmax(scores: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Softmax over the last axis, with masked scores set to −∞ first (chapter 04).
+
+    A query that may attend to nothing (a fully masked row) would get ``0/0 = NaN``; its
+    weights are set to 0 instead, so its output is 0, as in PyTorch's
+    ``scaled_dot_product_attention``. NaN from any other cause is left visible.
+    """
+    if mask is None:
+        return torch.softmax(scores, dim=-1)
+    weights = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
+    return weights.masked_fill(~mask.any(dim=-1, keepdim=True), 0.0)
 
 
 class SelfAttention(nn.Module):
@@ -103,8 +114,6 @@ class MultiHeadAttention(nn.Module):
         v = self.split_heads(self.w_v(value))
         d_k = self.d_k
         scores = (q @ k.transpose(-2, -1)) / math.sqrt(d_k)  # (B, h, L_q, L_k)
-        if mask is not None:
-            scores = scores.masked_fill(~mask, float("-inf"))
-        weights = torch.softmax(scores, dim=-1)
+        weights = masked_softmax(scores, mask)
         heads = self.dropout(weights) @ v  # (B, h, L_q, d_k)
         return self.w_o(self.merge_heads(heads)), weights

@@ -1,0 +1,272 @@
+"""The original Transformer (Vaswani et al., 2017), chapter 07.
+
+Building blocks, each a residual sub-layer wrapped in a LayerNorm:
+
+* ``FeedForward`` — the position-wise two-layer network;
+* ``EncoderLayer`` — self-attention + feed-forward;
+* ``DecoderLayer`` — masked self-attention + cross-attention + feed-forward;
+* ``Encoder`` / ``Decoder`` — stacks of layers;
+* ``Transformer`` — embeddings + positional encoding + encoder + decoder + output layer.
+
+Post-LN (the paper, ``norm_first=False``): ``x = LayerNorm(x + Sublayer(x))``.
+Pre-LN (most code today, ``norm_first=True``): ``x = x + Sublayer(LayerNorm(x))``, and the
+stack ends with one more LayerNorm. The layers match ``torch.nn.TransformerEncoderLayer``
+and ``torch.nn.TransformerDecoderLayer`` (``batch_first=True``) number for number.
+
+Attention maps: every forward pass stores the attention weights, detached, on the layer
+that computed them — ``EncoderLayer.attn_weights``, ``DecoderLayer.self_attn_weights`` and
+``DecoderLayer.cross_attn_weights``, each ``(batch, num_heads, L_q, L_k)``. For example
+``model.decoder.layers[-1].cross_attn_weights[0, h]`` is head ``h``'s cross-attention map
+for the first sentence after ``model(src, tgt_in)``.
+
+Masks are boolean, **True = may attend** (``rnn2bert.masks``). PyTorch's modules take
+the opposite convention (True = blocked) in ``src_key_padding_mask`` and boolean
+``tgt_mask``.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .attention import MultiHeadAttention
+from .masks import causal_mask
+from .positional import PositionalEncoding
+
+_ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU}
+
+
+class FeedForward(nn.Module):
+    """Position-wise feed-forward network: ``linear2(dropout(activation(linear1(x))))``.
+
+    The same two-layer network is applied to every token separately.
+    ``(batch, L, d_model)`` -> ``(batch, L, d_ff)`` -> ``(batch, L, d_model)``.
+    ``activation`` is ``"relu"`` (the paper) or ``"gelu"`` (BERT).
+    """
+
+    def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0, activation: str = "relu"):
+        super().__init__()
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, not {activation!r}")
+        self.linear1 = nn.Linear(d_model, d_ff)
+        self.activation = _ACTIVATIONS[activation]()
+        self.dropout = nn.Dropout(dropout)
+        self.linear2 = nn.Linear(d_ff, d_model)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear2(self.dropout(self.activation(self.linear1(x))))
+
+
+class EncoderLayer(nn.Module):
+    """Self-attention then feed-forward, each with a residual connection and a LayerNorm.
+
+    ``forward(x, mask=None)``: x ``(batch, L, d_model)``; mask bool, broadcastable to
+    ``(batch, num_heads, L, L)``, True = may attend (e.g. ``masks.padding_mask`` gives
+    ``(batch, 1, 1, L)``). Returns ``(batch, L, d_model)`` and stores the attention weights
+    ``(batch, num_heads, L, L)`` in ``self.attn_weights``.
+    """
+
+    def __init__(self, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.0,
+                 activation: str = "relu", norm_first: bool = False):
+        super().__init__()
+        self.norm_first = norm_first
+        self.self_attn = MultiHeadAttention(d_model, num_heads, dropout=dropout)
+        self.ffn = FeedForward(d_model, d_ff, dropout, activation)
+        self.norm1, self.norm2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
+        self.dropout1, self.dropout2 = nn.Dropout(dropout), nn.Dropout(dropout)
+        self.attn_weights: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if self.norm_first:  # Pre-LN
+            x = x + self._self_attention(self.norm1(x), mask)
+            x = x + self.dropout2(self.ffn(self.norm2(x)))
+        else:  # Post-LN, as in the paper
+            x = self.norm1(x + self._self_attention(x, mask))
+            x = self.norm2(x + self.dropout2(self.ffn(x)))
+        return x
+
+    def _self_attention(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        out, weights = self.self_attn(x, x, x, mask)
+        self.attn_weights = weights.detach()
+        return self.dropout1(out)
+
+
+class DecoderLayer(nn.Module):
+    """Masked self-attention, cross-attention, feed-forward; each residual + LayerNorm.
+
+    In cross-attention the queries come from the decoder (``x``) and the keys and values
+    from the encoder output (``memory``).
+
+    ``forward(x, memory, self_mask=None, memory_mask=None)``: x ``(batch, L_tgt, d_model)``,
+    memory ``(batch, L_src, d_model)``; ``self_mask`` broadcastable to
+    ``(batch, num_heads, L_tgt, L_tgt)`` (causal, e.g. ``masks.causal_mask(L_tgt)``);
+    ``memory_mask`` broadcastable to ``(batch, num_heads, L_tgt, L_src)`` (the source
+    padding, ``(batch, 1, 1, L_src)``). Returns ``(batch, L_tgt, d_model)``; stores
+    ``self.self_attn_weights`` ``(batch, num_heads, L_tgt, L_tgt)`` and
+    ``self.cross_attn_weights`` ``(batch, num_heads, L_tgt, L_src)``.
+    """
+
+    def __init__(self, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.0,
+                 activation: str = "relu", norm_first: bool = False):
+        super().__init__()
+        self.norm_first = norm_first
+        self.self_attn = MultiHeadAttention(d_model, num_heads, dropout=dropout)
+        self.cross_attn = MultiHeadAttention(d_model, num_heads, dropout=dropout)
+        self.ffn = FeedForward(d_model, d_ff, dropout, activation)
+        self.norm1, self.norm2, self.norm3 = (nn.LayerNorm(d_model) for _ in range(3))
+        self.dropout1, self.dropout2, self.dropout3 = (nn.Dropout(dropout) for _ in range(3))
+        self.self_attn_weights: torch.Tensor | None = None
+        self.cross_attn_weights: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor, memory: torch.Tensor,
+                self_mask: torch.Tensor | None = None,
+                memory_mask: torch.Tensor | None = None) -> torch.Tensor:
+        if self.norm_first:  # Pre-LN
+            x = x + self._self_attention(self.norm1(x), self_mask)
+            x = x + self._cross_attention(self.norm2(x), memory, memory_mask)
+            x = x + self.dropout3(self.ffn(self.norm3(x)))
+        else:  # Post-LN, as in the paper
+            x = self.norm1(x + self._self_attention(x, self_mask))
+            x = self.norm2(x + self._cross_attention(x, memory, memory_mask))
+            x = self.norm3(x + self.dropout3(self.ffn(x)))
+        return x
+
+    def _self_attention(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        out, weights = self.self_attn(x, x, x, mask)
+        self.self_attn_weights = weights.detach()
+        return self.dropout1(out)
+
+    def _cross_attention(self, x: torch.Tensor, memory: torch.Tensor,
+                         mask: torch.Tensor | None) -> torch.Tensor:
+        out, weights = self.cross_attn(x, memory, memory, mask)  # q from x, k and v from memory
+        self.cross_attn_weights = weights.detach()
+        return self.dropout2(out)
+
+
+class Encoder(nn.Module):
+    """``num_layers`` encoder layers; with ``norm_first=True`` a final LayerNorm, since a
+    Pre-LN stack would otherwise hand on an unnormalised sum.
+
+    ``forward(x, mask=None)``: x ``(batch, L_src, d_model)`` -> ``(batch, L_src, d_model)``.
+    """
+
+    def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int,
+                 dropout: float = 0.0, activation: str = "relu", norm_first: bool = False):
+        super().__init__()
+        self.layers = nn.ModuleList(
+            EncoderLayer(d_model, num_heads, d_ff, dropout, activation, norm_first)
+            for _ in range(num_layers)
+        )
+        self.norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        for layer in self.layers:
+            x = layer(x, mask)
+        return self.norm(x)
+
+
+class Decoder(nn.Module):
+    """``num_layers`` decoder layers, each attending to the same encoder ``memory``; with
+    ``norm_first=True`` a final LayerNorm.
+
+    ``forward(x, memory, self_mask=None, memory_mask=None)``: x ``(batch, L_tgt, d_model)``,
+    memory ``(batch, L_src, d_model)`` -> ``(batch, L_tgt, d_model)``.
+    """
+
+    def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int,
+                 dropout: float = 0.0, activation: str = "relu", norm_first: bool = False):
+        super().__init__()
+        self.layers = nn.ModuleList(
+            DecoderLayer(d_model, num_heads, d_ff, dropout, activation, norm_first)
+            for _ in range(num_layers)
+        )
+        self.norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
+
+    def forward(self, x: torch.Tensor, memory: torch.Tensor,
+                self_mask: torch.Tensor | None = None,
+                memory_mask: torch.Tensor | None = None) -> torch.Tensor:
+        for layer in self.layers:
+            x = layer(x, memory, self_mask, memory_mask)
+        return self.norm(x)
+
+
+def source_mask(src: torch.Tensor, pad_id: int) -> torch.Tensor:
+    """Token ids ``(batch, L_src)`` -> bool ``(batch, 1, 1, L_src)``: True at real tokens,
+    so that no query attends to the source padding."""
+    return (src != pad_id)[:, None, None, :]
+
+
+def target_mask(tgt: torch.Tensor, pad_id: int) -> torch.Tensor:
+    """Token ids ``(batch, L_tgt)`` -> bool ``(batch, 1, L_tgt, L_tgt)``: position ``i``
+    may attend to the real (non-padding) tokens at positions ``0 … i``."""
+    return causal_mask(tgt.size(1), device=tgt.device) & source_mask(tgt, pad_id)
+
+
+class Transformer(nn.Module):
+    """The encoder–decoder Transformer for sequence-to-sequence tasks.
+
+    Token ids are embedded, scaled by ``√d_model`` and added to the sinusoidal encoding;
+    the encoder reads the source, the decoder reads the shifted target (teacher forcing:
+    ``tgt_in`` starts with BOS) and attends to the encoder output, and a final linear
+    layer gives a score for every target word. The sizes default to the paper's base
+    model; ``dropout`` defaults to 0 (the paper trains with 0.1). ``tie_embeddings=True``
+    shares the target embedding matrix with the output layer, as the paper does. Weight
+    matrices start Xavier-uniform, as in ``torch.nn.Transformer``.
+
+    ``forward(src, tgt_in)``: src ``(batch, L_src)``, tgt_in ``(batch, L_tgt)`` token ids
+    -> logits ``(batch, L_tgt, tgt_vocab_size)``. The masks are built from ``pad_id``.
+    """
+
+    def __init__(self, src_vocab_size: int, tgt_vocab_size: int, d_model: int = 512,
+                 num_heads: int = 8, num_layers: int = 6, d_ff: int = 2048,
+                 dropout: float = 0.0, max_len: int = 5000, pad_id: int = 0,
+                 activation: str = "relu", norm_first: bool = False,
+                 tie_embeddings: bool = False):
+        super().__init__()
+        self.pad_id = pad_id
+        self.src_embed = nn.Embedding(src_vocab_size, d_model)
+        self.tgt_embed = nn.Embedding(tgt_vocab_size, d_model)
+        self.positional = PositionalEncoding(d_model, max_len, dropout)  # scales by √d_model
+        sizes = (num_layers, d_model, num_heads, d_ff, dropout, activation, norm_first)
+        self.encoder, self.decoder = Encoder(*sizes), Decoder(*sizes)
+        self.output_layer = nn.Linear(d_model, tgt_vocab_size)
+        if tie_embeddings:
+            self.output_layer.weight = self.tgt_embed.weight
+        for p in self.parameters():
+            if p.dim() > 1:
+                nn.init.xavier_uniform_(p)
+
+    def encode(self, src: torch.Tensor) -> torch.Tensor:
+        """Source ids ``(batch, L_src)`` -> memory ``(batch, L_src, d_model)``."""
+        x = self.positional(self.src_embed(src))
+        return self.encoder(x, source_mask(src, self.pad_id))
+
+    def decode(self, tgt_in: torch.Tensor, memory: torch.Tensor,
+               src_mask: torch.Tensor) -> torch.Tensor:
+        """Target ids ``(batch, L_tgt)``, memory ``(batch, L_src, d_model)`` and
+        ``src_mask = source_mask(src, pad_id)`` -> logits ``(batch, L_tgt, tgt_vocab_size)``."""
+        y = self.positional(self.tgt_embed(tgt_in))
+        y = self.decoder(y, memory, target_mask(tgt_in, self.pad_id), src_mask)
+        return self.output_layer(y)
+
+    def forward(self, src: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
+        return self.decode(tgt_in, self.encode(src), source_mask(src, self.pad_id))
+
+    @torch.no_grad()
+    def greedy_decode(self, src: torch.Tensor, bos_id: int, eos_id: int,
+                      max_len: int) -> torch.Tensor:
+        """Translate by taking the most likely next token, one step at a time.
+
+        src ``(batch, L_src)`` -> ids ``(batch, T)`` with ``T <= max_len``: column 0 is
+        ``bos_id``; each row continues with its predicted tokens up to and including its
+        first ``eos_id``, then ``pad_id``. Stops when every row has produced ``eos_id``
+        or ``T == max_len``. Call ``model.eval()`` first, so that dropout is off.
+        """
+        memory, src_mask = self.encode(src), source_mask(src, self.pad_id)
+        ys = torch.full((src.size(0), 1), bos_id, dtype=torch.long, device=src.device)
+        done = torch.zeros(src.size(0), dtype=torch.bool, device=src.device)
+        while ys.size(1) < max_len and not done.all():
+            next_id = self.decode(ys, memory, src_mask)[:, -1].argmax(-1)  # (batch,)
+            next_id = next_id.masked_fill(done, self.pad_id)
+            ys = torch.cat([ys, next_id[:, None]], dim=1)
+            done |= next_id == eos_id
+        return ys

