@@ -144,11 +144,43 @@ WRONG = {
         (lambda s: torch.outer(torch.softmax(s, -1), torch.softmax(s, -1)) - torch.diag(torch.softmax(s, -1)), "sign is flipped"),
         (lambda s: torch.diag(torch.softmax(s, -1) * (1 - torch.softmax(s, -1))), "only the diagonal"),
     ],
+    "ch04.padding_mask": [
+        (lambda lengths, L: (torch.arange(L) < lengths[:, None]), "singleton axes"),
+        (lambda lengths, L: ~(torch.arange(L) < lengths[:, None])[:, None, None, :], "wrong side"),
+        (lambda lengths, L: (torch.arange(L) <= lengths[:, None])[:, None, None, :], "Off by one"),
+        (lambda lengths, L: (torch.arange(L) < lengths[:, None]).float()[:, None, None, :], "boolean"),
+    ],
+    "ch04.causal_mask": [
+        (lambda n: torch.ones(n, n, dtype=torch.bool).triu(), "see the future"),
+        (lambda n: torch.ones(n, n, dtype=torch.bool).tril(-1), "attend to itself"),
+        (lambda n: torch.zeros(n, n).masked_fill(torch.ones(n, n, dtype=torch.bool).triu(1), float("-inf")), "boolean"),
+    ],
+    "ch04.masked_attention": [
+        (lambda Q, K, V, m: _masked(Q, K, V, m, fill=0.0), "set masked scores to 0"),
+        (lambda Q, K, V, m: _masked(Q, K, V, m, after=True), "after the softmax"),
+        (lambda Q, K, V, m: _masked(Q, K, V, ~m), "wrong side"),
+        (lambda Q, K, V, m: _masked(Q, K, V, m, scale=1.0), "√d_k"),
+    ],
+    "ch04.combine_masks": [
+        (lambda pad, causal: pad | causal, "OR"),
+        (lambda pad, causal: causal, "Only the causal"),
+        (lambda pad, causal: pad, "Only the padding"),
+    ],
+    "ch04.predict_visible": [
+        (lambda length, L: list(range(1, L + 1)), "forgot the padding"),
+        (lambda length, L: [length] * L, "forgot the causal"),
+    ],
     "ch03.temperature": [
         (lambda s, T: torch.softmax(s * T, -1), "multiplied by T"),
         (lambda s, T: torch.softmax(s, -1) / T, "after the softmax"),
     ],
 }
+
+
+def _masked(Q, K, V, mask, fill=float("-inf"), after=False, scale=None):
+    scores = Q @ K.T / (math.sqrt(Q.shape[-1]) if scale is None else scale)
+    weights = torch.softmax(scores, -1) * mask if after else torch.softmax(scores.masked_fill(~mask, fill), -1)
+    return weights @ V, weights
 
 
 def _attend(Q, K, V, divisor):
