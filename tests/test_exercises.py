@@ -170,6 +170,26 @@ WRONG = {
         (lambda length, L: list(range(1, L + 1)), "forgot the padding"),
         (lambda length, L: [length] * L, "forgot the causal"),
     ],
+    "ch05.split_heads": [
+        (lambda x, h: x.reshape(x.shape[0], h, x.shape[1], -1), "cuts the *sequence*"),
+        (lambda x, h: x.view(x.shape[0], x.shape[1], h, -1), "move the head axis"),
+        (lambda x, h: x.view(x.shape[0], x.shape[1], -1, h).permute(0, 3, 1, 2), "every h-th feature"),
+    ],
+    "ch05.merge_heads": [
+        (lambda t: t.reshape(t.shape[0], t.shape[2], -1), "mixes tokens"),
+        (lambda t: t.permute(0, 2, 3, 1).reshape(t.shape[0], t.shape[2], -1), "right shape but wrong values"),
+    ],
+    "ch05.multi_head_attention": [
+        (lambda x, Wq, Wk, Wv, Wo, h: _mha(x, Wq, Wk, Wv, Wo, h, project=False), "output projection"),
+        (lambda x, Wq, Wk, Wv, Wo, h: _mha(x, Wq, Wk, Wv, Wo, h, scale=math.sqrt(x.shape[-1])), "√d_model"),
+        (lambda x, Wq, Wk, Wv, Wo, h: _mha(x, Wq, Wk, Wv, Wo, h, scale=1.0), "1/√d_k"),
+        (lambda x, Wq, Wk, Wv, Wo, h: _mha(x, Wq, Wk, Wv, Wo, h, dim=-2), "wrong axis"),
+    ],
+    "ch05.count_parameters": [
+        (lambda d, h: 4 * d * d * h + 4 * d * h, "do not add parameters"),
+        (lambda d, h: 4 * d * d, "biases"),
+        (lambda d, h: 3 * d * d + 3 * d, "output projection"),
+    ],
     "ch03.temperature": [
         (lambda s, T: torch.softmax(s * T, -1), "multiplied by T"),
         (lambda s, T: torch.softmax(s, -1) / T, "after the softmax"),
@@ -181,6 +201,19 @@ def _masked(Q, K, V, mask, fill=float("-inf"), after=False, scale=None):
     scores = Q @ K.T / (math.sqrt(Q.shape[-1]) if scale is None else scale)
     weights = torch.softmax(scores, -1) * mask if after else torch.softmax(scores.masked_fill(~mask, fill), -1)
     return weights @ V, weights
+
+
+def _mha(x, W_q, W_k, W_v, W_o, h, scale=None, project=True, dim=-1):
+    B, L, D = x.shape
+
+    def split(t):
+        return t.view(B, L, h, D // h).transpose(1, 2)
+
+    q, k, v = split(x @ W_q), split(x @ W_k), split(x @ W_v)
+    scale = math.sqrt(D // h) if scale is None else scale
+    heads = torch.softmax(q @ k.transpose(-2, -1) / scale, dim=dim) @ v
+    concat = heads.transpose(1, 2).reshape(B, L, D)
+    return concat @ W_o if project else concat
 
 
 def _attend(Q, K, V, divisor):
