@@ -190,6 +190,24 @@ WRONG = {
         (lambda d, h: 4 * d * d, "biases"),
         (lambda d, h: 3 * d * d + 3 * d, "output projection"),
     ],
+    "ch06.sinusoidal": [
+        (lambda L, d: _pe(L, d, swap=True), "swapped"),
+        (lambda L, d: _pe(L, d, halves=True), "first half"),
+        (lambda L, d: _pe(L, d, exponent=lambda i, d: i / d), "2i/d_model"),
+    ],
+    "ch06.shift_matrix": [
+        (lambda k, d: _shift(k, d).T, "shifts by −"),
+        (lambda k, d: torch.block_diag(*[_shift(k, 2)] * (d // 2)), "own angle"),
+    ],
+    "ch06.embed": [
+        (lambda ids, E: E[ids] + _pe(ids.shape[1], E.shape[1]), "forgot to multiply"),
+        (lambda ids, E: E[ids] + _pe(ids.shape[1], E.shape[1]) * math.sqrt(E.shape[1]), "scaled the positional"),
+        (lambda ids, E: E[ids] * E.shape[1] + _pe(ids.shape[1], E.shape[1]), "not by d_model"),
+    ],
+    "ch06.predict_dot": [
+        (lambda k, d: 2 * float(torch.cos(k * _omega(d)).sum()), "d_model/2 terms"),
+        (lambda k, d: float(torch.sin(k * _omega(d)).sum()), "not a sine"),
+    ],
     "ch03.temperature": [
         (lambda s, T: torch.softmax(s * T, -1), "multiplied by T"),
         (lambda s, T: torch.softmax(s, -1) / T, "after the softmax"),
@@ -214,6 +232,25 @@ def _mha(x, W_q, W_k, W_v, W_o, h, scale=None, project=True, dim=-1):
     heads = torch.softmax(q @ k.transpose(-2, -1) / scale, dim=dim) @ v
     concat = heads.transpose(1, 2).reshape(B, L, D)
     return concat @ W_o if project else concat
+
+
+def _omega(d):
+    return 10000.0 ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
+
+
+def _pe(L, d, swap=False, halves=False, exponent=None):
+    pos = torch.arange(L, dtype=torch.float64)[:, None]
+    w = _omega(d) if exponent is None else 10000.0 ** (-exponent(torch.arange(d // 2, dtype=torch.float64), d))
+    s, c = torch.sin(pos * w), torch.cos(pos * w)
+    if halves:
+        return torch.cat([s, c], -1)
+    return torch.stack([c, s] if swap else [s, c], -1).flatten(1)
+
+
+def _shift(k, d):
+    blocks = [torch.tensor([[math.cos(k * w), -math.sin(k * w)], [math.sin(k * w), math.cos(k * w)]], dtype=torch.float64)
+              for w in _omega(d).tolist()]
+    return torch.block_diag(*blocks)
 
 
 def _attend(Q, K, V, divisor):
