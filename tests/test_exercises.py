@@ -208,6 +208,32 @@ WRONG = {
         (lambda k, d: 2 * float(torch.cos(k * _omega(d)).sum()), "d_model/2 terms"),
         (lambda k, d: float(torch.sin(k * _omega(d)).sum()), "not a sine"),
     ],
+    "ch07.layer_norm": [
+        (lambda x: _layer_norm(x, dim=0), "batch axis"),
+        (lambda x: _layer_norm(x, dim=1), "sequence axis"),
+        (lambda x: _layer_norm(x, unbiased=True), "unbiased variance"),
+        (lambda x: x / torch.sqrt(x.var(-1, keepdim=True, unbiased=False) + 1e-5), "subtract the mean"),
+    ],
+    "ch07.pre_ln": [
+        (lambda x, f, norm: norm(x + f(x)), "Post-LN"),
+        (lambda x, f, norm: f(norm(x)), "residual connection"),
+        (lambda x, f, norm: norm(x) + f(norm(x)), "raw x"),
+    ],
+    "ch07.feed_forward": [
+        (lambda x, W1, b1, W2, b2: (x @ W1 + b1) @ W2 + b2, "forgot the ReLU"),
+        (lambda x, W1, b1, W2, b2: torch.relu((x @ W1 + b1) @ W2 + b2), "between the two layers"),
+        (lambda x, W1, b1, W2, b2: torch.relu(x @ W1) @ W2, "biases"),
+    ],
+    "ch07.shift_right": [
+        (lambda t, bos: t, "Not shifted"),
+        (lambda t, bos: torch.cat([t[:, 1:], torch.full((t.shape[0], 1), bos)], 1), "wrong way"),
+        (lambda t, bos: torch.cat([torch.full((t.shape[0], 1), bos), t], 1), "target's length"),
+    ],
+    "ch07.count_parameters": [
+        (lambda d, h, f: 4 * (d * d + d) + 2 * d * f + f + d, "two LayerNorms"),
+        (lambda d, h, f: 4 * (d * d + d) + 2 * d * f + 4 * d, "biases of the feed-forward"),
+        (lambda d, h, f: h * 4 * (d * d + d) + 2 * d * f + f + d + 4 * d, "split d_model"),
+    ],
     "ch03.temperature": [
         (lambda s, T: torch.softmax(s * T, -1), "multiplied by T"),
         (lambda s, T: torch.softmax(s, -1) / T, "after the softmax"),
@@ -232,6 +258,10 @@ def _mha(x, W_q, W_k, W_v, W_o, h, scale=None, project=True, dim=-1):
     heads = torch.softmax(q @ k.transpose(-2, -1) / scale, dim=dim) @ v
     concat = heads.transpose(1, 2).reshape(B, L, D)
     return concat @ W_o if project else concat
+
+
+def _layer_norm(x, dim=-1, unbiased=False):
+    return (x - x.mean(dim, keepdim=True)) / torch.sqrt(x.var(dim, keepdim=True, unbiased=unbiased) + 1e-5)
 
 
 def _omega(d):
