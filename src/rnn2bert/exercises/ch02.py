@@ -6,7 +6,7 @@ import math
 import torch
 
 from ..attention import scaled_dot_product_attention
-from .core import Mistake, compare, exercise
+from .core import Mistake, compare, exercise, output_and_weights
 
 
 def _inputs(*shapes: tuple[int, ...], seed: int = 2) -> list[torch.Tensor]:
@@ -61,10 +61,7 @@ def check_softmax(softmax) -> None:
 @exercise("ch02.attention", "Self-attention in matrix form: softmax(QKᵀ)V", "矩阵形式的注意力：softmax(QKᵀ)V")
 def check_attention(attention) -> None:
     Q, K, V = _inputs((3, 4), (5, 4), (5, 6))  # L_q = 3, L_k = 5, d_k = 4, d_v = 6
-    result = attention(Q.clone(), K.clone(), V.clone())
-    if not (isinstance(result, tuple) and len(result) == 2):
-        raise Mistake("Return a pair (output, weights).", "请返回一对 (output, weights)。")
-    output, weights = result
+    output, weights = output_and_weights(attention(Q.clone(), K.clone(), V.clone()))
     want_out, want_w = _reference(Q, K, V)
     scores = Q @ K.T
     compare(weights, want_w, "weights", wrong=[

@@ -6,7 +6,7 @@ import math
 import torch
 
 from ..attention import scaled_dot_product_attention
-from .core import Mistake, as_tensor, compare, exercise
+from .core import Mistake, as_tensor, compare, exercise, output_and_weights
 
 
 def _inputs(*shapes: tuple[int, ...], seed: int = 3) -> list[torch.Tensor]:
@@ -17,10 +17,7 @@ def _inputs(*shapes: tuple[int, ...], seed: int = 3) -> list[torch.Tensor]:
 @exercise("ch03.scaled_attention", "Scaled dot-product attention", "缩放点积注意力")
 def check_scaled_attention(attention) -> None:
     Q, K, V = _inputs((3, 4), (25, 4), (25, 9))  # √d_k = 2, √d_v = 3, d_k = 4, √L_k = 5: all differ
-    result = attention(Q.clone(), K.clone(), V.clone())
-    if not (isinstance(result, tuple) and len(result) == 2):
-        raise Mistake("Return a pair (output, weights).", "请返回一对 (output, weights)。")
-    output, weights = result
+    output, weights = output_and_weights(attention(Q.clone(), K.clone(), V.clone()))
     want_out, want_w = scaled_dot_product_attention(Q, K, V)
     scores = Q @ K.T
 

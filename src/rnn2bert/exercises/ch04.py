@@ -7,7 +7,7 @@ import torch
 
 from ..attention import scaled_dot_product_attention
 from ..masks import causal_mask, padding_mask
-from .core import Mistake, as_tensor, compare, exercise
+from .core import Mistake, as_tensor, compare, exercise, output_and_weights
 
 
 def _as_bool(x, name: str) -> torch.Tensor:
@@ -55,10 +55,7 @@ def check_masked_attention(masked_attention) -> None:
     g = torch.Generator().manual_seed(7)
     Q, K, V = (torch.randn(n, 6, generator=g, dtype=torch.float64) * 2 for n in (4, 6, 6))  # L_q = 4, L_k = 6
     mask = padding_mask(torch.tensor([3]), 6)[0, 0] & causal_mask(6)[:4]  # (4, 6): no row fully masked
-    result = masked_attention(Q.clone(), K.clone(), V.clone(), mask.clone())
-    if not (isinstance(result, tuple) and len(result) == 2):
-        raise Mistake("Return a pair (output, weights).", "请返回一对 (output, weights)。")
-    output, weights = result
+    output, weights = output_and_weights(masked_attention(Q.clone(), K.clone(), V.clone(), mask.clone()))
     want_out, want_w = scaled_dot_product_attention(Q, K, V, mask)
     scores = Q @ K.T / math.sqrt(6)
     zero_filled = torch.softmax(scores.masked_fill(~mask, 0.0), -1)

@@ -105,6 +105,13 @@ def as_tensor(x: Any, name: str) -> torch.Tensor:
     return t.to(torch.float64)
 
 
+def output_and_weights(result: Any) -> tuple[Any, Any]:
+    """Unpack an attention function's ``(output, weights)``, or say that a pair was expected."""
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise Mistake("Return a pair (output, weights).", "请返回一对 (output, weights)。")
+    return result
+
+
 def close(a: torch.Tensor, b: torch.Tensor, atol: float = 1e-5) -> bool:
     return a.shape == b.shape and bool(torch.allclose(a.to(torch.float64), b.to(torch.float64), atol=atol, rtol=1e-4))
 
