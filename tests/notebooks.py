@@ -44,8 +44,10 @@ def text_outputs(cell) -> list[str]:
 
 
 def prose(markdown: str) -> str:
-    """Markdown without code, math, link targets and HTML comments: the words a reader reads."""
+    """Markdown without code, math, link targets, HTML comments and tables (bilingual term
+    tables are data, not prose): the sentences a reader reads."""
     text = re.sub(r"<!--.*?-->", " ", markdown, flags=re.S)
+    text = re.sub(r"^\|.*\|\s*$", " ", text, flags=re.M)
     text = re.sub(r"```.*?```", " ", text, flags=re.S)
     text = re.sub(r"\$\$.*?\$\$", " ", text, flags=re.S)
     text = re.sub(r"\$[^$\n]+\$", " ", text)

@@ -95,7 +95,44 @@ def _softmax_no_shift(x):
     return x.exp() / x.exp().sum(-1, keepdim=True)
 
 
+def _ch01_rnn(x, W_x, W_h, b, feed_back=True, transpose=False, states=slice(1, None)):
+    h = torch.zeros(x.shape[0], W_h.shape[0], dtype=x.dtype)
+    out = [h]
+    for t in range(x.shape[1]):
+        h = torch.tanh(x[:, t] @ W_x + (h @ (W_h.T if transpose else W_h) if feed_back else 0) + b)
+        out.append(h)
+    return torch.stack(out, dim=1)[:, states]
+
+
 WRONG = {
+    "ch01.rnn_step": [
+        (lambda x, h, Wx, Wh, b: x @ Wx + h @ Wh + b, "forgot the tanh"),
+        (lambda x, h, Wx, Wh, b: torch.tanh(x @ Wx + h @ Wh.T + b), "transposed"),
+        (lambda x, h, Wx, Wh, b: torch.tanh(x @ Wx + h @ Wh), "bias"),
+        (lambda x, h, Wx, Wh, b: torch.sigmoid(x @ Wx + h @ Wh + b), "sigmoid"),
+    ],
+    "ch01.rnn_forward": [
+        (lambda x, Wx, Wh, b: _ch01_rnn(x, Wx, Wh, b, feed_back=False), "previous state"),
+        (lambda x, Wx, Wh, b: _ch01_rnn(x, Wx, Wh, b, states=slice(0, -1)), "Off by one"),
+        (lambda x, Wx, Wh, b: _ch01_rnn(x, Wx, Wh, b, states=slice(0, None)), "L + 1 states"),
+        (lambda x, Wx, Wh, b: _ch01_rnn(x, Wx, Wh, b)[:, -1], "only the last state"),
+        (lambda x, Wx, Wh, b: _ch01_rnn(x, Wx, Wh, b, transpose=True), "transposed"),
+    ],
+    "ch01.gradient_factor": [
+        (lambda w, n: w * n, "*multiplies*"),
+        (lambda w, n: w ** (n - 1), "Off by one"),
+        (lambda w, n: n * w ** (n - 1), "with respect to w"),
+    ],
+    "ch01.receptive_field": [
+        (lambda L, k: L * k, "twice"),
+        (lambda L, k: L * (k - 1), "Off by one"),
+        (lambda L, k: k**L, "multiplicatively"),
+    ],
+    "ch01.layers_to_connect": [
+        (lambda n, k: math.ceil(n / k), "not by k"),
+        (lambda n, k: n // (k - 1), "Rounded down"),
+        (lambda n, k: n, "RNN's answer"),
+    ],
     "ch02.scores": [
         (lambda q, K: q * K, "did not sum over the d_k"),
         (lambda q, K: (K @ q) / (K.norm(dim=-1) * q.norm()), "cosine"),
@@ -238,7 +275,63 @@ WRONG = {
         (lambda s, T: torch.softmax(s * T, -1), "multiplied by T"),
         (lambda s, T: torch.softmax(s, -1) / T, "after the softmax"),
     ],
+    "ch08.wordpiece": [
+        (lambda w, vocab: _ch08_wordpiece(w, vocab, shortest=True), "shortest matching piece"),
+        (lambda w, vocab: _ch08_wordpiece(w, vocab, hashes=False), 'forgot the "##"'),
+        (lambda w, vocab: _ch08_wordpiece(w, vocab, on_failure="partial"), "pieces found so far"),
+        (lambda w, vocab: _ch08_wordpiece(w, vocab, on_failure="skip"), "skipped the character"),
+        (lambda w, vocab: _ch08_wordpiece(w, vocab, on_failure="stay"), "never ends"),
+    ],
+    "ch08.segment_ids": [
+        (lambda a, b: [0] * (a + 1) + [1] * (b + 2), "closes sentence A"),
+        (lambda a, b: [0] * (a + b + 3), "All zeros"),
+        (lambda a, b: [0] * (a + 2) + [1] * b + [0], "final [SEP]"),
+        (lambda a, b: [1] * (a + 2) + [2] * (b + 1), "index a table"),
+        (lambda a, b: [0] * a + [1] * b, "forgot the special tokens"),
+        (lambda a, b: [0] * (a + 1) + [1] * (b + 1), "One special token short"),
+    ],
+    "ch08.input_embedding": [
+        (lambda ids, tt, W, S, P, ln: ln(W[ids] + P[: ids.shape[1]]), "forgot the segment"),
+        (lambda ids, tt, W, S, P, ln: ln(W[ids] + S[tt]), "forgot the position"),
+        (lambda ids, tt, W, S, P, ln: W[ids] + S[tt] + P[: ids.shape[1]], "forgot the LayerNorm"),
+        (lambda ids, tt, W, S, P, ln: ln(W[ids]) + S[tt] + P[: ids.shape[1]], "after the sum"),
+        (lambda ids, tt, W, S, P, ln: ln(W[ids] + tt[..., None] + P[: ids.shape[1]]), "constant shift"),
+        (lambda ids, tt, W, S, P, ln: ln(W[ids] + S[tt] + P[ids]), "with the token ids"),
+    ],
+    "ch08.count_parameters": [
+        (lambda V, H, L, I, P, S: _ch08_count(V, H, L, I, P, S) - (P + S) * H, "position and segment"),
+        (lambda V, H, L, I, P, S: _ch08_count(V, H, L, I, P, S) - (H * H + H), "pooler"),
+        (lambda V, H, L, I, P, S: _ch08_count(V, H, L, I, P, S) - 2 * H - 4 * H * L, "LayerNorms"),
+        (lambda V, H, L, I, P, S: _ch08_count(V, H, L, I, P, S) - L * (5 * H + I) - H, "biases"),
+        (lambda V, H, L, I, P, S: _ch08_count(V, H, L, I, P, S) + H * H + 3 * H + V + 2 * H + 2, "pretraining heads"),
+    ],
 }
+
+
+def _ch08_wordpiece(word, vocab, shortest=False, hashes=True, on_failure="unk"):
+    pieces, start = [], 0
+    while start < len(word):
+        ends = range(start + 1, len(word) + 1) if shortest else range(len(word), start, -1)
+        for end in ends:
+            piece = word[start:end] if start == 0 or not hashes else "##" + word[start:end]
+            if piece in vocab:
+                break
+        else:
+            if on_failure == "stay":  # no [UNK] fallback: the loop never advances
+                continue
+            if on_failure == "skip":
+                start += 1
+                continue
+            return pieces + ["[UNK]"] if on_failure == "partial" else ["[UNK]"]
+        pieces.append(piece)
+        start = end
+    return pieces
+
+
+def _ch08_count(V, H, L, I, P, S):
+    embeddings = (V + P + S) * H + 2 * H
+    layer = 4 * (H * H + H) + 2 * H * I + I + H + 4 * H
+    return embeddings + L * layer + H * H + H
 
 
 def _masked(Q, K, V, mask, fill=float("-inf"), after=False, scale=None):

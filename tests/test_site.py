@@ -346,3 +346,29 @@ def test_landing_page_in_browser(browser, site_url):
             assert_stayed_home(log, site_url)
         finally:
             page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", LANG_TAGS)
+def test_every_chapter_page_in_browser(browser, site_url, lang):
+    """Every chapter: no console error, nothing from outside, right language, no sideways scroll on a phone."""
+    problems = []
+    for stem in chapter_pairs():
+        page, log = open_page(browser, urljoin(site_url, f"chapters/{lang}/{stem}.html"), width=390)
+        try:
+            page.wait_for_load_state("networkidle")
+            if page.evaluate("document.documentElement.lang") != LANG_TAGS[lang]:
+                problems.append(f"{stem}: wrong lang")
+            overflow = page.evaluate("""() => [...document.querySelectorAll('article *')]
+                .filter(e => !e.closest('pre, .highlight, .cell_output, .output, table, mjx-container'))
+                .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+                .map(e => e.tagName + '.' + e.className).slice(0, 3)""")
+            if overflow:
+                problems.append(f"{stem}: wider than the phone screen: {overflow}")
+            try:
+                assert_stayed_home(log, site_url)
+            except AssertionError as error:
+                problems.append(f"{stem}: {error}")
+        finally:
+            page.close()
+    assert not problems, "\n".join(problems)
