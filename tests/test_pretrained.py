@@ -12,7 +12,7 @@ import torch
 
 from rnn2bert import pretrained
 from rnn2bert.bert import BertConfig, BertForPreTraining, BertModel
-from rnn2bert.pretrained import load_minilm, load_tiny_bert, minilm_folder
+from rnn2bert.pretrained import CHECKPOINTS, load_minilm, load_tiny_bert, minilm_folder
 from rnn2bert.tokenizer import WordPieceTokenizer
 
 transformers = pytest.importorskip("transformers")
@@ -99,3 +99,31 @@ def test_missing_checkpoint_says_make_pretrain(tmp_path, monkeypatch):
 
 def test_default_checkpoints_folder_is_in_the_repository():
     assert pretrained.CHECKPOINTS.parent == Path(__file__).resolve().parents[1]
+
+
+# ---- the committed checkpoints (checkpoints/en, checkpoints/zh) ---------------------------------
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_committed_checkpoint_beats_the_unigram_baseline(lang):
+    """Loads, stays small, and fills held-out blanks clearly better than a context-free guess."""
+    from rnn2bert import data
+    from rnn2bert.pretraining import evaluate, mask_tokens, nsp_pairs, pack_pairs, unigram_baseline, unigram_counts
+
+    folder = CHECKPOINTS / lang
+    assert (folder / "model.safetensors").stat().st_size <= 15 * 2**20
+    model, tokenizer = load_tiny_bert(lang)
+    documents = (data.english_documents if lang == "en" else data.chinese_documents)("test")
+    batch = pack_pairs(nsp_pairs(documents[:60], seed=1)[:96], tokenizer, max_len=128)
+    specials = tokenizer.all_special_ids
+    batch["input_ids"], batch["labels"] = mask_tokens(
+        batch["input_ids"], vocab_size=len(tokenizer), mask_token_id=tokenizer.mask_token_id,
+        special_token_ids=specials, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        scores = evaluate(model, [batch])
+    train_ids = pack_pairs(nsp_pairs((data.english_documents if lang == "en" else data.chinese_documents)("train")[:300], seed=2),
+                           tokenizer, max_len=128)["input_ids"]
+    baseline = unigram_baseline(unigram_counts(train_ids, vocab_size=len(tokenizer), special_token_ids=specials),
+                                batch["labels"])
+    assert scores["masked_positions"] > 500
+    assert scores["mlm_accuracy"] > 1.5 * baseline["accuracy"], (scores, baseline)
+    assert scores["mlm_loss"] < baseline["loss"] - 0.3, (scores, baseline)

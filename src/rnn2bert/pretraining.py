@@ -1,0 +1,364 @@
+"""BERT pretraining (chapter 09): masked LM + next sentence prediction · BERT 预训练。
+
+The data side:
+
+* ``mask_tokens`` — the masked-LM rule: choose 15 % of the (non-special) positions; of the
+  chosen, 80 % become ``[MASK]``, 10 % a random token, 10 % stay unchanged. The labels hold
+  the original id at the chosen positions and -100 (ignored) elsewhere.
+* ``whole_word_mask`` — the same, but a word is chosen or left as a whole (Chinese BERT-wwm).
+* ``nsp_pairs`` / ``pack_pairs`` — next sentence prediction: pairs (A, B) with B the real
+  next segment half of the time and a segment of *another* document otherwise, packed as
+  ``[CLS] A [SEP] B [SEP]`` with segment ids 0…0 1…1.
+
+The training side: ``pretraining_batches`` (dynamic or static masking), ``pretrain`` (AdamW,
+linear warm-up and decay), ``evaluate`` and ``unigram_baseline`` (held-out accuracy against
+the best context-free guess), and ``fill_mask``.
+
+Shapes: B = batch, L = sequence length, V = vocabulary size, N = number of masked positions.
+"""
+from __future__ import annotations
+
+import math
+import random
+import time
+from typing import Callable, Iterable, Iterator, NamedTuple, Sequence
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+IGNORE = -100  # label of the positions the loss skips (PyTorch's cross_entropy default)
+
+
+# -- masked language model ---------------------------------------------------------------
+
+
+def choose_positions(input_ids: torch.Tensor, special_token_ids: Sequence[int], *,
+                     mask_prob: float = 0.15, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Each non-special position independently with probability ``mask_prob``.
+
+    ``input_ids`` (B, L) -> ``chosen`` (B, L) bool. Special tokens ([CLS], [SEP], [PAD], …)
+    are never chosen, so about ``mask_prob`` of the *real* tokens are.
+    """
+    special = torch.isin(input_ids, torch.as_tensor(list(special_token_ids), dtype=input_ids.dtype))
+    u = torch.rand(input_ids.shape, generator=generator)
+    return (u < mask_prob) & ~special
+
+
+def replace_chosen(input_ids: torch.Tensor, chosen: torch.Tensor, *, vocab_size: int,
+                   mask_token_id: int, special_token_ids: Sequence[int], mask_frac: float = 0.8,
+                   random_frac: float = 0.1, generator: torch.Generator | None = None):
+    """Corrupt the chosen positions: ``mask_frac`` -> [MASK], ``random_frac`` -> a random
+    token, the rest unchanged. Returns ``(inputs (B, L), labels (B, L))``.
+
+    The random token is drawn uniformly from the vocabulary *without* the special tokens,
+    so that it is always a real word piece, never [PAD] or [CLS].
+    """
+    u = torch.rand(input_ids.shape, generator=generator)
+    to_mask = chosen & (u < mask_frac)
+    to_random = chosen & (u >= mask_frac) & (u < mask_frac + random_frac)
+    ordinary = torch.ones(vocab_size, dtype=torch.bool)
+    ordinary[list(special_token_ids)] = False
+    candidates = ordinary.nonzero().squeeze(1)  # (V - #special,)
+    random_ids = candidates[torch.randint(len(candidates), input_ids.shape, generator=generator)]
+    inputs = torch.where(to_mask, mask_token_id, input_ids)
+    inputs = torch.where(to_random, random_ids.to(input_ids.dtype), inputs)
+    labels = torch.where(chosen, input_ids, IGNORE)
+    return inputs, labels
+
+
+def mask_tokens(input_ids: torch.Tensor, *, vocab_size: int, mask_token_id: int,
+                special_token_ids: Sequence[int], mask_prob: float = 0.15, mask_frac: float = 0.8,
+                random_frac: float = 0.1, generator: torch.Generator | None = None):
+    """BERT's masking rule: ``(inputs (B, L), labels (B, L))`` from ``input_ids (B, L)``.
+
+    Choose ``mask_prob`` of the non-special positions (``special_token_ids`` must include
+    the padding id); of those, ``mask_frac`` become ``mask_token_id``, ``random_frac`` a
+    random non-special token, the rest stay. ``labels`` = the original id where chosen,
+    -100 elsewhere. ``mask_frac=1, random_frac=0`` is the "always [MASK]" variant. Pass a
+    seeded ``torch.Generator`` for reproducible masks.
+    """
+    chosen = choose_positions(input_ids, special_token_ids, mask_prob=mask_prob, generator=generator)
+    return replace_chosen(input_ids, chosen, vocab_size=vocab_size, mask_token_id=mask_token_id,
+                          special_token_ids=special_token_ids, mask_frac=mask_frac,
+                          random_frac=random_frac, generator=generator)
+
+
+def tokenize_words(words: Iterable[str], tokenize: Callable[[str], list[str]]):
+    """Tokenize word by word: ``(tokens, word_ids)``, ``word_ids[i]`` = the word of token i.
+
+    With ``words = jieba.lcut(text)`` this gives the word boundaries that whole-word
+    masking needs, e.g. ["我", "喜欢", "北京"] -> tokens 我 喜 欢 北 京, word_ids 0 1 1 2 2.
+    """
+    tokens, word_ids = [], []
+    for index, word in enumerate(w for w in words if w.strip()):
+        pieces = tokenize(word)
+        tokens += pieces
+        word_ids += [index] * len(pieces)
+    return tokens, word_ids
+
+
+def whole_word_mask(input_ids: torch.Tensor, word_ids: torch.Tensor, *, vocab_size: int,
+                    mask_token_id: int, special_token_ids: Sequence[int], mask_prob: float = 0.15,
+                    mask_frac: float = 0.8, random_frac: float = 0.1,
+                    generator: torch.Generator | None = None):
+    """Whole-word masking: a word is chosen with all its tokens, or not at all.
+
+    ``input_ids`` (B, L); ``word_ids`` (B, L) the word index of each token, -1 at special
+    tokens and padding. Each word is chosen with probability ``mask_prob``, so on average
+    ``mask_prob`` of the tokens are chosen, as with ``mask_tokens``, but a chosen word
+    cannot be guessed from its own other characters. Each chosen token is then replaced by
+    the 80/10/10 rule. Returns ``(inputs (B, L), labels (B, L))``.
+    """
+    is_word = word_ids >= 0
+    num_words = int(word_ids.max()) + 1 if is_word.any() else 1
+    chosen_word = torch.rand(word_ids.size(0), num_words, generator=generator) < mask_prob  # (B, words)
+    chosen = chosen_word.gather(1, word_ids.clamp(min=0)) & is_word
+    return replace_chosen(input_ids, chosen, vocab_size=vocab_size, mask_token_id=mask_token_id,
+                          special_token_ids=special_token_ids, mask_frac=mask_frac,
+                          random_frac=random_frac, generator=generator)
+
+
+# -- next sentence prediction ------------------------------------------------------------
+
+
+class SentencePair(NamedTuple):
+    a: object  # a segment: text, or a list of token ids
+    b: object
+    is_next: bool  # True: b follows a in its document; False: b is from another document
+
+
+def nsp_pairs(documents: Sequence[Sequence], *, p_next: float = 0.5, seed: int = 0) -> list[SentencePair]:
+    """One pair per pair of neighbouring segments ``(a, next)`` of each document.
+
+    With probability ``p_next`` the pair keeps the true next segment (``is_next=True``);
+    otherwise ``b`` is a random segment of a random *other* document. Needs at least two
+    documents; segments may be texts or token-id lists. Deterministic for a given ``seed``.
+    """
+    if len(documents) < 2:
+        raise ValueError("next sentence prediction needs at least two documents · NSP 至少需要两篇文档")
+    rng = random.Random(seed)
+    pairs = []
+    for d, document in enumerate(documents):
+        for a, b in zip(document, document[1:]):
+            if rng.random() < p_next:
+                pairs.append(SentencePair(a, b, True))
+                continue
+            other = rng.randrange(len(documents) - 1)
+            other += other >= d  # any document but this one
+            pairs.append(SentencePair(a, rng.choice(documents[other]), False))
+    return pairs
+
+
+def chunk_segments(segments: Sequence[list[int]], max_tokens: int) -> list[list[int]]:
+    """Join neighbouring segments (token-id lists) into chunks of at most ``max_tokens``.
+
+    BERT's "sentences" are spans of text, not linguistic sentences: short verses and
+    speeches are joined so that a pair fills the sequence. A segment longer than
+    ``max_tokens`` stays alone (``pack_pair`` truncates it).
+    """
+    chunks, chunk = [], []
+    for segment in segments:
+        if chunk and len(chunk) + len(segment) > max_tokens:
+            chunks.append(chunk)
+            chunk = []
+        chunk = chunk + list(segment)
+    if chunk:
+        chunks.append(chunk)
+    return chunks
+
+
+def truncate_pair(a: list[int], b: list[int], max_tokens: int) -> tuple[list[int], list[int]]:
+    """Drop tokens from the end of the longer segment until ``len(a) + len(b) <= max_tokens``."""
+    a, b = list(a), list(b)
+    while len(a) + len(b) > max_tokens:
+        (a if len(a) > len(b) else b).pop()
+    return a, b
+
+
+def pack_pair(a: list[int], b: list[int], *, max_len: int, cls_id: int, sep_id: int):
+    """``[CLS] a [SEP] b [SEP]`` truncated to ``max_len``: ``(input_ids, token_type_ids)``.
+
+    Segment (token type) ids are 0 for [CLS], a and the first [SEP]; 1 for b and the last
+    [SEP]. No padding (``collate`` pads a batch).
+    """
+    a, b = truncate_pair(a, b, max_len - 3)
+    input_ids = [cls_id, *a, sep_id, *b, sep_id]
+    token_type_ids = [0] * (len(a) + 2) + [1] * (len(b) + 1)
+    return input_ids, token_type_ids
+
+
+def collate(sequences: Sequence[tuple[list[int], list[int]]], *, pad_id: int,
+            length: int | None = None) -> dict[str, torch.Tensor]:
+    """Pad ``(input_ids, token_type_ids)`` pairs to one length (the longest, or ``length``).
+
+    Returns ``input_ids``, ``token_type_ids`` and ``attention_mask`` (1 real, 0 padding),
+    each (B, L) long.
+    """
+    length = length or max(len(ids) for ids, _ in sequences)
+    batch = {name: torch.zeros(len(sequences), length, dtype=torch.long)
+             for name in ("input_ids", "token_type_ids", "attention_mask")}
+    batch["input_ids"].fill_(pad_id)
+    for i, (ids, types) in enumerate(sequences):
+        batch["input_ids"][i, :len(ids)] = torch.tensor(ids)
+        batch["token_type_ids"][i, :len(types)] = torch.tensor(types)
+        batch["attention_mask"][i, :len(ids)] = 1
+    return batch
+
+
+def pack_pairs(pairs: Sequence[SentencePair], tokenizer, *, max_len: int = 128,
+               length: int | None = None) -> dict[str, torch.Tensor]:
+    """Sentence pairs -> BERT inputs, padded: ``input_ids``, ``token_type_ids``,
+    ``attention_mask`` (B, L) and ``next_sentence_label`` (B,).
+
+    Segments are texts (tokenized with ``tokenizer``) or token-id lists. The label follows
+    Google's BERT and Hugging Face: **0 = B is the next segment, 1 = B is random**.
+    """
+    def ids(segment) -> list[int]:
+        return tokenizer.convert_tokens_to_ids(tokenizer.tokenize(segment)) if isinstance(segment, str) else segment
+
+    sequences = [pack_pair(ids(p.a), ids(p.b), max_len=max_len, cls_id=tokenizer.cls_token_id,
+                           sep_id=tokenizer.sep_token_id) for p in pairs]
+    batch = collate(sequences, pad_id=tokenizer.pad_token_id, length=length)
+    batch["next_sentence_label"] = torch.tensor([0 if p.is_next else 1 for p in pairs])
+    return batch
+
+
+# -- training ----------------------------------------------------------------------------
+
+
+def pretraining_batches(examples: dict[str, torch.Tensor], mask: Callable, *, batch_size: int = 32,
+                        dynamic: bool = True, generator: torch.Generator | None = None
+                        ) -> Iterator[dict[str, torch.Tensor]]:
+    """An endless stream of shuffled batches with ``labels``, for ``pretrain``; each epoch
+    is a new permutation, and its last incomplete batch is dropped.
+
+    ``examples``: tensors with first dimension N (from ``pack_pairs``); ``mask``:
+    ``input_ids (B, L) -> (inputs, labels)``, e.g. ``functools.partial(mask_tokens, ...)``.
+    ``dynamic=True`` masks every batch afresh (RoBERTa's dynamic masking: each epoch sees a
+    new mask); ``dynamic=False`` masks every example once, up front (BERT's static masking).
+    """
+    examples = dict(examples)
+    if not dynamic:
+        examples["input_ids"], examples["labels"] = mask(examples["input_ids"])
+    n = len(examples["input_ids"])
+    while True:
+        order = torch.randperm(n, generator=generator)
+        for start in range(0, n - batch_size + 1, batch_size):
+            batch = {name: t[order[start:start + batch_size]] for name, t in examples.items()}
+            if dynamic:
+                batch["input_ids"], batch["labels"] = mask(batch["input_ids"])
+            yield batch
+
+
+def pretraining_loss(model, batch: dict[str, torch.Tensor]):
+    """``(loss, mlm_loss, nsp_loss)`` for ``BertForPreTraining``, computing the vocabulary
+    scores only at the N masked positions: ``(N, V)`` logits instead of ``(B, L, V)``.
+
+    Same value as ``model(**batch).loss``, several times cheaper when V is large.
+    """
+    out = model.bert(batch["input_ids"], batch["token_type_ids"], batch["attention_mask"])
+    chosen = batch["labels"] != IGNORE  # (B, L)
+    mlm_logits, nsp_logits = model.heads(out.last_hidden_state[chosen], out.pooler_output)  # (N, V), (B, 2)
+    mlm_loss = F.cross_entropy(mlm_logits, batch["labels"][chosen])
+    nsp_loss = F.cross_entropy(nsp_logits, batch["next_sentence_label"])
+    return mlm_loss + nsp_loss, mlm_loss, nsp_loss
+
+
+def linear_schedule(step: int, *, warmup: int, total: int) -> float:
+    """The learning-rate factor: 0 -> 1 over ``warmup`` steps, then 1 -> 0 at ``total``."""
+    if step < warmup:
+        return (step + 1) / warmup
+    return max(0.0, (total - step) / max(1, total - warmup))
+
+
+def pretrain(model, batches: Iterator[dict[str, torch.Tensor]], *, steps: int, lr: float = 1e-3,
+             warmup: float = 0.06, weight_decay: float = 0.01, max_grad_norm: float = 1.0,
+             progress: bool = True, desc: str = "pretraining · 预训练") -> dict[str, list[float]]:
+    """Train ``model`` (``BertForPreTraining``) for ``steps`` batches of ``batches``.
+
+    AdamW (no weight decay on biases and LayerNorm), learning rate warmed up linearly over
+    the first ``warmup`` fraction of the steps and then decayed linearly to 0, gradients
+    clipped to norm ``max_grad_norm``. Returns the history: ``loss``, ``mlm_loss``,
+    ``nsp_loss`` per step, and ``seconds`` (wall time).
+    """
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=lr)
+    warmup_steps = max(1, math.ceil(warmup * steps))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: linear_schedule(step, warmup=warmup_steps, total=steps))
+    history = {"loss": [], "mlm_loss": [], "nsp_loss": []}
+    model.train()
+    start = time.perf_counter()
+    bar = tqdm(range(steps), desc=desc, disable=not progress, mininterval=2.0)
+    for _, batch in zip(bar, batches):
+        loss, mlm_loss, nsp_loss = pretraining_loss(model, batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        for name, value in zip(history, (loss, mlm_loss, nsp_loss)):
+            history[name].append(value.item())
+        bar.set_postfix(loss=f"{loss.item():.3f}", mlm=f"{mlm_loss.item():.3f}", nsp=f"{nsp_loss.item():.3f}")
+    model.eval()
+    history["seconds"] = time.perf_counter() - start
+    return history
+
+
+# -- evaluation --------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def evaluate(model, batches: Iterable[dict[str, torch.Tensor]]) -> dict[str, float]:
+    """Held-out ``mlm_accuracy`` and ``mlm_loss`` over the masked positions, ``nsp_accuracy``
+    over the pairs. ``batches``: a finite iterable of masked batches (with ``labels``)."""
+    model.eval()
+    correct = total = nsp_correct = pairs = 0
+    loss_sum = 0.0
+    for batch in batches:
+        out = model.bert(batch["input_ids"], batch["token_type_ids"], batch["attention_mask"])
+        chosen = batch["labels"] != IGNORE
+        mlm_logits, nsp_logits = model.heads(out.last_hidden_state[chosen], out.pooler_output)
+        labels = batch["labels"][chosen]
+        loss_sum += F.cross_entropy(mlm_logits, labels, reduction="sum").item()
+        correct += (mlm_logits.argmax(-1) == labels).sum().item()
+        total += len(labels)
+        nsp_correct += (nsp_logits.argmax(-1) == batch["next_sentence_label"]).sum().item()
+        pairs += len(nsp_logits)
+    return {"mlm_accuracy": correct / total, "mlm_loss": loss_sum / total,
+            "nsp_accuracy": nsp_correct / pairs, "masked_positions": total}
+
+
+def unigram_counts(input_ids: torch.Tensor, *, vocab_size: int, special_token_ids: Sequence[int]) -> torch.Tensor:
+    """How often each token occurs in ``input_ids`` (any shape), specials excluded: (V,)."""
+    counts = torch.bincount(input_ids.flatten(), minlength=vocab_size).double()
+    counts[list(special_token_ids)] = 0
+    return counts
+
+
+def unigram_baseline(counts: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+    """The best guesses that ignore the context, scored on the masked positions of ``labels``.
+
+    ``accuracy``: always predict the most frequent training token. ``loss``: the cross-
+    entropy of the unigram distribution (add-one smoothed), comparable with ``mlm_loss``.
+    """
+    targets = labels[labels != IGNORE]
+    log_p = torch.log((counts + 1) / (counts + 1).sum())
+    return {"accuracy": (targets == counts.argmax()).double().mean().item(),
+            "loss": -log_p[targets].mean().item()}
+
+
+@torch.no_grad()
+def fill_mask(model, tokenizer, text: str, *, top_k: int = 5) -> list[list[tuple[str, float]]]:
+    """The ``top_k`` tokens (with probabilities) for each ``[MASK]`` in ``text``."""
+    input_ids = torch.tensor([tokenizer.encode(text)["input_ids"]])  # (1, L)
+    model.eval()
+    out = model(input_ids)
+    where = (input_ids[0] == tokenizer.mask_token_id).nonzero().squeeze(1)
+    p = out.prediction_logits[0, where].softmax(-1)  # (masks, V)
+    top = p.topk(top_k, dim=-1)
+    return [[(tokenizer.convert_ids_to_tokens([i])[0], round(q, 4)) for i, q in zip(ids.tolist(), qs.tolist())]
+            for ids, qs in zip(top.indices, top.values)]
