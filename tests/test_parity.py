@@ -65,3 +65,16 @@ def test_chinese_typography(path):
         for pattern, what in ((HALF_WIDTH_AFTER_HANZI, "half-width punctuation"), (NO_SPACE, "no space")):
             problems += [f"cell {i}: {what}: …{text[max(0, m.start() - 6):m.end() + 6]!r}…" for m in pattern.finditer(text)]
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", [p for k in KINDS for p in notebooks(k, "zh")], ids=lambda p: str(p.relative_to(ROOT)))
+def test_chinese_quotes_open_and_close(path):
+    """“…” must alternate and balance in every cell (a bad conversion once produced "dog bites man“ 和 ”man")."""
+    for i, cell in enumerate(read(path).cells):
+        if cell.cell_type != "markdown":
+            continue
+        text = re.sub(r"`[^`\n]*`", "code", re.sub(r"\$[^$\n]+\$", "math", cell.source))
+        quotes = re.findall(r"[“”]", text)
+        assert quotes == ["“", "”"] * (len(quotes) // 2), f"cell {i}: unbalanced Chinese quotes {''.join(quotes)}"
+        for inner in re.findall(r"“([^”]*)”", text):
+            assert inner == inner.strip() and '"' not in inner, f"cell {i}: mismatched quotes around {inner!r}"
