@@ -4,18 +4,23 @@
 #   make execute    re-run every chapter and solution notebook in place
 #   make exercises  regenerate exercises/ from solutions/
 #   make serve      serve _build/html on http://localhost:8000
-#   make pretrain   pretrain the book's tiny English and Chinese BERTs into checkpoints/ (about an hour)
+#   make pretrain   pretrain the book's tiny English and Chinese BERTs into checkpoints/ (~45 min)
+#   make slides     reveal.js slides of every chapter, both languages, offline, into _build/slides
+#   make student-bundle   the students' zip (exercises, chapters, library; no solutions) in _build/
+#   make book SOLUTIONS=0 builds the site without the solution notebooks (for students)
+#   grading a folder of submissions: python -m rnn2bert.grading DIR --out grades.csv (teaching/)
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 JB     := $(VENV)/bin/jupyter-book
+SOLUTIONS ?= 1
 
-.PHONY: help venv book serve test execute exercises pretrain browser-deps clean
+.PHONY: help venv book serve test execute exercises pretrain slides serve-slides student-bundle browser-deps clean
 
 help:
-	@sed -n '2,8p' Makefile
+	@sed -n '2,12p' Makefile
 
 # (Re)install when the pins change. The constraints file pins every transitive package too.
 $(STAMP): requirements.txt requirements-dev.txt requirements-data.txt constraints.txt pyproject.toml
@@ -28,7 +33,7 @@ venv: $(STAMP)
 
 book: $(STAMP)
 	@rm -rf _build/html
-	$(JB) build . -W -n --keep-going --all
+	RNN2BERT_SOLUTIONS=$(SOLUTIONS) $(JB) build . -W -n --keep-going --all
 	@echo
 	@echo "The book is built. Open: file://$(CURDIR)/_build/html/index.html   (or: make serve)"
 
@@ -42,8 +47,20 @@ execute: $(STAMP)
 exercises: $(STAMP)
 	$(PY) -m rnn2bert.exercises.generate solutions exercises
 
+# Reproduces checkpoints/ (seeded; ~45 min on 2 cores). More --steps give better models.
 pretrain: $(STAMP)
-	$(PY) tools/pretrain.py
+	$(PY) tools/pretrain.py --lang both --steps 1600
+
+slides: $(STAMP)
+	@rm -rf _build/slides
+	$(PY) tools/slides.py --out _build/slides
+
+serve-slides:
+	@test -f _build/slides/index.html || $(MAKE) slides
+	$(PY) -m http.server --directory _build/slides --bind 127.0.0.1 8001
+
+student-bundle: $(STAMP)
+	$(PY) tools/student_bundle.py --out _build/rnn2bert-student.zip
 
 # Headless Chromium and a CJK font for the browser tests (Debian packages), when missing
 # and when this machine can install them. The browser tests skip, loudly, otherwise.

@@ -7,12 +7,19 @@ For targets under the folders in ``notebook_download_dirs`` (default: ``exercise
 ``solutions``) this extension turns the link into a Sphinx download link instead: the
 notebook is copied into the site (``_downloads/``) and the link fetches it. Links to any
 other missing document still warn, so a chapter left out of ``_toc.yml`` fails the build.
+
+A site for students without the solutions (``make book SOLUTIONS=0``, which sets the
+environment variable ``RNN2BERT_SOLUTIONS=0``): links into the folders in
+``notebook_withheld_dirs`` (then ``solutions``) become their plain text, and no solution
+notebook is copied into the site.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from docutils import nodes
 from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.transforms import SphinxTransform
@@ -25,11 +32,15 @@ class NotebookLinksToDownloads(SphinxTransform):
 
     def apply(self, **kwargs) -> None:
         dirs = set(self.config.notebook_download_dirs)
+        withheld = set(self.config.notebook_withheld_dirs)
         for node in list(self.document.findall(addnodes.pending_xref)):
             target = node.get("reftarget", "")
             if node.get("refdomain") != "doc" or node.get("reftype") != "myst":
                 continue
             if target in self.env.found_docs or target.split("/", 1)[0] not in dirs:
+                continue
+            if target.split("/", 1)[0] in withheld:
+                node.replace_self(nodes.inline("", "", *node.children, classes=["withheld"]))
                 continue
             path = next(
                 (target + suffix for suffix in self.config.source_suffix
@@ -49,5 +60,7 @@ class NotebookLinksToDownloads(SphinxTransform):
 
 def setup(app: Sphinx) -> dict:
     app.add_config_value("notebook_download_dirs", ["exercises", "solutions"], "env", [list])
+    withheld = ["solutions"] if os.environ.get("RNN2BERT_SOLUTIONS") == "0" else []
+    app.add_config_value("notebook_withheld_dirs", withheld, "env", [list])
     app.add_transform(NotebookLinksToDownloads)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
