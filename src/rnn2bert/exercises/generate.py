@@ -9,7 +9,8 @@ For every ``solutions/<lang>/NN-slug.ipynb`` it writes ``exercises/<lang>/NN-slu
   ``check`` reports it as "not attempted yet");
 * in Markdown cells, text between ``<!-- BEGIN SOLUTION -->`` and ``<!-- END SOLUTION -->``
   is removed (e.g. the discussion of an answer);
-* outputs and execution counts are cleared.
+* outputs and execution counts are cleared;
+* the first Markdown cell gains a line that says where the solutions are.
 
 Solution blocks must sit inside a function body, so that a student's "Run all" never stops
 at an exercise they have not tried yet.
@@ -52,9 +53,25 @@ def stub_code(source: str, where: str = "") -> str:
     return "\n".join(out)
 
 
+SOLUTIONS_NOTE = {
+    "en": "**Solutions** are in `solutions/en/{name}` of the book's repository (your teacher may hand them out "
+          "later). Try each exercise first: the checks tell you what is wrong.",
+    "zh": "**参考答案**在本书仓库的 `solutions/zh/{name}` 中（老师也可能稍后再发）。请先自己做："
+          "`check` 会告诉你错在哪里。",
+}
+
+
+def solutions_note(where: str) -> str:
+    """The line that tells a student where the solutions are, in the notebook's language."""
+    path = Path(where)
+    lang = path.parent.name if path.parent.name in SOLUTIONS_NOTE else "en"
+    return SOLUTIONS_NOTE[lang].format(name=path.name)
+
+
 def exercise_notebook(solution: nbformat.NotebookNode, where: str = "") -> nbformat.NotebookNode:
     """The student version of one solution notebook."""
     nb = nbformat.from_dict(solution)
+    first_md = next((c for c in nb.cells if c.cell_type == "markdown"), None)
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "code":
             cell.source = stub_code(cell.source, f"{where} cell {i}")
@@ -63,6 +80,8 @@ def exercise_notebook(solution: nbformat.NotebookNode, where: str = "") -> nbfor
             cell.metadata.pop("execution", None)
         elif cell.cell_type == "markdown":
             cell.source = MD_BLOCK.sub("\n", cell.source).strip("\n")
+    if first_md is not None and where:
+        first_md.source += "\n\n" + solutions_note(where)
     return nb
 
 
