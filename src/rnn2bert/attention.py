@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -85,6 +86,9 @@ class MultiHeadAttention(nn.Module):
     ``(B, L_k, d_model)``; ``mask`` bool, broadcastable to ``(B, num_heads, L_q, L_k)``, True =
     may attend (e.g. ``masks.padding_mask`` gives ``(B, 1, 1, L_k)``). Returns
     ``(output (B, L_q, d_model), weights (B, num_heads, L_q, L_k))``.
+
+    ``need_weights=False`` takes a faster path with the same output (tested equal) and returns
+    ``(output, None)``: see ``fast_attention``. The plain path above is the one the chapters teach.
     """
 
     def __init__(self, d_model: int, num_heads: int, bias: bool = True, dropout: float = 0.0):
@@ -108,7 +112,9 @@ class MultiHeadAttention(nn.Module):
         batch, _, length, _ = x.shape
         return x.transpose(1, 2).reshape(batch, length, self.d_model)
 
-    def forward(self, query, key, value, mask: torch.Tensor | None = None):
+    def forward(self, query, key, value, mask: torch.Tensor | None = None, *, need_weights: bool = True):
+        if not need_weights:
+            return fast_attention(self, query, key, value, mask), None
         q = self.split_heads(self.w_q(query))
         k = self.split_heads(self.w_k(key))
         v = self.split_heads(self.w_v(value))
@@ -117,3 +123,43 @@ class MultiHeadAttention(nn.Module):
         weights = masked_softmax(scores, mask)
         heads = self.dropout(weights) @ v  # (B, h, L_q, d_k)
         return self.w_o(self.merge_heads(heads)), weights
+
+
+# ----------------------------------------------------------------------------- the fast path
+def fast_attention(mha: MultiHeadAttention, query, key, value, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """``mha(query, key, value, mask)[0]`` computed faster, for training and inference when
+    nobody looks at the attention maps (``need_weights=False``). Same parameters, same result
+    up to float rounding; dropout (in training) is the same Bernoulli dropout on the weights.
+
+    * self-attention (``query is key is value``): one matmul with ``[W_q; W_k; W_v]`` (the three
+      weight matrices stacked at call time: the parameters stay ``w_q``, ``w_k``, ``w_v``) instead
+      of three, and ``1/√d_k`` folded into ``W_q`` and ``b_q`` instead of dividing every score;
+    * a mask that allows everything is dropped (no masking passes over the scores);
+    * without dropout (``eval()``, or ``dropout=0``) the heads run in PyTorch's fused
+      ``F.scaled_dot_product_attention``, which never stores the ``(L_q, L_k)`` weights;
+      with dropout, in the explicit softmax -> dropout -> ``@ v`` (PyTorch's fused kernel on CPU
+      has no dropout and falls back to the same unfused steps, plus two extra scaling passes).
+
+    Returns ``(B, L_q, d_model)``.
+    """
+    batch, length, _ = query.shape
+    h, d_k = mha.num_heads, mha.d_k
+    if mask is not None and bool(mask.all()):
+        mask = None  # everybody may attend everywhere: masking would change nothing
+    dropout_p = mha.dropout.p if mha.training else 0.0
+    scale = 1.0 / math.sqrt(d_k)
+    if query is key and key is value:  # self-attention: one fused projection
+        weight = torch.cat([mha.w_q.weight * scale, mha.w_k.weight, mha.w_v.weight])  # (3·d_model, d_model)
+        bias = None if mha.w_q.bias is None else torch.cat([mha.w_q.bias * scale, mha.w_k.bias, mha.w_v.bias])
+        qkv = F.linear(query, weight, bias).view(batch, length, 3, h, d_k)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).contiguous().unbind(0)  # 3 × (B, h, L, d_k)
+    else:
+        q = mha.split_heads(F.linear(query, mha.w_q.weight * scale,
+                                     None if mha.w_q.bias is None else mha.w_q.bias * scale))
+        k, v = mha.split_heads(mha.w_k(key)), mha.split_heads(mha.w_v(value))
+    if dropout_p == 0.0:
+        heads = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=1.0)  # scale already in q
+    else:
+        weights = masked_softmax(q @ k.transpose(-2, -1), mask)  # (B, h, L_q, L_k)
+        heads = F.dropout(weights, dropout_p) @ v
+    return mha.w_o(mha.merge_heads(heads))

@@ -164,7 +164,8 @@ class BertLayer(nn.Module):
         x = LayerNorm(x + Dropout(MultiHeadAttention(x, x, x)))
         x = LayerNorm(x + Dropout(W_2 · GELU(W_1 x + b_1) + b_2))
 
-    ``forward(x (B, L, H), mask (B, 1, 1, L) bool)`` -> ``(x (B, L, H), weights (B, h, L, L))``.
+    ``forward(x (B, L, H), mask (B, 1, 1, L) bool)`` -> ``(x (B, L, H), weights (B, h, L, L))``;
+    with ``output_attentions=False`` the weights are ``None`` and the attention takes its fast path.
     """
 
     def __init__(self, config: BertConfig):
@@ -179,8 +180,8 @@ class BertLayer(nn.Module):
         self.ffn_norm = nn.LayerNorm(H, eps=eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None):
-        attended, weights = self.attention(x, x, x, mask)
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, output_attentions: bool = True):
+        attended, weights = self.attention(x, x, x, mask, need_weights=output_attentions)
         x = self.attention_norm(x + self.dropout(attended))
         x = self.ffn_norm(x + self.dropout(self.ffn_out(self.activation(self.ffn_in(x)))))
         return x, weights
@@ -189,19 +190,20 @@ class BertLayer(nn.Module):
 class BertEncoder(nn.Module):
     """``num_hidden_layers`` BertLayers in a row.
 
-    ``forward(x (B, L, H), mask)`` -> ``(x (B, L, H), attentions)``: one ``(B, h, L, L)`` per layer.
+    ``forward(x (B, L, H), mask)`` -> ``(x (B, L, H), attentions)``: one ``(B, h, L, L)`` per layer
+    (``None`` with ``output_attentions=False``).
     """
 
     def __init__(self, config: BertConfig):
         super().__init__()
         self.layers = nn.ModuleList(BertLayer(config) for _ in range(config.num_hidden_layers))
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None):
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, output_attentions: bool = True):
         attentions = []
         for layer in self.layers:
-            x, weights = layer(x, mask)
+            x, weights = layer(x, mask, output_attentions)
             attentions.append(weights)
-        return x, tuple(attentions)
+        return x, tuple(attentions) if output_attentions else None
 
 
 class BertPooler(nn.Module):
@@ -221,11 +223,12 @@ class BertPooler(nn.Module):
 @dataclass
 class BertOutput:
     """``last_hidden_state`` (B, L, H): one contextual vector per token; ``pooler_output`` (B, H);
-    ``attentions``: one ``(B, h, L, L)`` per layer, each row summing to 1 over the keys."""
+    ``attentions``: one ``(B, h, L, L)`` per layer, each row summing to 1 over the keys
+    (``None`` when the model was called with ``output_attentions=False``)."""
 
     last_hidden_state: torch.Tensor
     pooler_output: torch.Tensor
-    attentions: tuple[torch.Tensor, ...]
+    attentions: tuple[torch.Tensor, ...] | None
 
 
 def init_bert_weights(module: nn.Module, std: float) -> None:
@@ -280,6 +283,8 @@ class BertModel(HFCheckpoint, nn.Module):
 
     ``forward(input_ids (B, L), token_type_ids (B, L) = all 0, attention_mask (B, L) = all 1)``
     -> ``BertOutput(last_hidden_state (B, L, H), pooler_output (B, H), attentions)``.
+    ``output_attentions=False`` skips the attention maps (``attentions=None``) and runs the
+    attention's fast path (fused Q/K/V projection, PyTorch's fused attention): same outputs, faster.
     """
 
     def __init__(self, config: BertConfig):
@@ -291,11 +296,11 @@ class BertModel(HFCheckpoint, nn.Module):
         self.apply(lambda module: init_bert_weights(module, config.initializer_range))
 
     def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None,
-                attention_mask: torch.Tensor | None = None) -> BertOutput:
+                attention_mask: torch.Tensor | None = None, output_attentions: bool = True) -> BertOutput:
         if token_type_ids is None:
             token_type_ids = torch.zeros_like(input_ids)  # everything is sentence A
         x = self.embeddings(input_ids, token_type_ids)
-        x, attentions = self.encoder(x, as_attention_mask(attention_mask))
+        x, attentions = self.encoder(x, as_attention_mask(attention_mask), output_attentions)
         return BertOutput(x, self.pooler(x), attentions)
 
 
@@ -331,7 +336,8 @@ class BertPreTrainingHeads(nn.Module):
 class BertPreTrainingOutput:
     """``loss`` = ``mlm_loss`` + ``nsp_loss`` (each ``None`` without its labels);
     ``prediction_logits`` (B, L, V); ``seq_relationship_logits`` (B, 2);
-    ``last_hidden_state`` (B, L, H); ``attentions``: one ``(B, h, L, L)`` per layer."""
+    ``last_hidden_state`` (B, L, H); ``attentions``: one ``(B, h, L, L)`` per layer (``None`` with
+    ``output_attentions=False``)."""
 
     loss: torch.Tensor | None
     mlm_loss: torch.Tensor | None
@@ -339,7 +345,7 @@ class BertPreTrainingOutput:
     prediction_logits: torch.Tensor
     seq_relationship_logits: torch.Tensor
     last_hidden_state: torch.Tensor
-    attentions: tuple[torch.Tensor, ...]
+    attentions: tuple[torch.Tensor, ...] | None
 
 
 class BertForPreTraining(HFCheckpoint, nn.Module):
@@ -349,7 +355,9 @@ class BertForPreTraining(HFCheckpoint, nn.Module):
     next_sentence_label=None)``: ``labels`` (B, L) holds the original token id at the chosen
     (masked) positions and -100 everywhere else (ignored by the loss); ``next_sentence_label`` (B,)
     is 0 (B follows A) or 1 (random). ``loss`` is the mean cross-entropy of the masked LM plus that
-    of the next-sentence task, for the labels given.
+    of the next-sentence task, for the labels given. ``output_attentions=False``: no attention
+    maps, the fast attention path (see ``BertModel``). For training, ``pretraining.pretraining_loss``
+    gives the same loss and also skips the vocabulary scores of the positions without a label.
     """
 
     def __init__(self, config: BertConfig):
@@ -360,8 +368,9 @@ class BertForPreTraining(HFCheckpoint, nn.Module):
 
     def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None,
                 attention_mask: torch.Tensor | None = None, labels: torch.Tensor | None = None,
-                next_sentence_label: torch.Tensor | None = None) -> BertPreTrainingOutput:
-        out = self.bert(input_ids, token_type_ids, attention_mask)
+                next_sentence_label: torch.Tensor | None = None,
+                output_attentions: bool = True) -> BertPreTrainingOutput:
+        out = self.bert(input_ids, token_type_ids, attention_mask, output_attentions)
         prediction_logits, seq_relationship_logits = self.heads(out.last_hidden_state, out.pooler_output)
         mlm_loss = nsp_loss = None
         if labels is not None:
