@@ -4,11 +4,14 @@ gradients equal (to float rounding), in eval mode and in training mode with drop
 * ``MultiHeadAttention(..., need_weights=False)`` (fused Q/K/V projection, ``1/√d_k`` folded into
   ``W_q``, PyTorch's fused attention without dropout);
 * ``BertModel`` / ``BertForPreTraining`` with ``output_attentions=False``;
-* ``pretraining_loss`` (vocabulary scores at the labelled positions only) against ``model(**batch).loss``;
+* ``BertModel(..., last_rows=…)`` (the last layer only at some positions) against the full output;
+* ``pretraining_loss`` (no maps, last layer and MLM head at [CLS] and the labelled positions only)
+  against ``model(**batch).loss``;
 * ``pretraining_optimizer`` (fused AdamW) against the plain ``torch.optim.AdamW``.
 
 In training mode the fast attention draws its dropout mask exactly as the plain one does (same
-shapes, same order), so with the same seed both paths drop the same weights.
+shapes, same order), so with the same seed both paths drop the same weights. The last-layer subset
+draws fewer random numbers than the full layer, so it is compared in training mode without dropout.
 """
 from __future__ import annotations
 
@@ -20,12 +23,13 @@ import torch
 from rnn2bert.attention import MultiHeadAttention
 from rnn2bert.bert import BertConfig, BertForPreTraining, BertModel
 from rnn2bert.masks import causal_mask, padding_mask
-from rnn2bert.pretraining import (IGNORE, pretrain, pretraining_loss, pretraining_optimizer,
-                                  pretraining_step)
+from rnn2bert.pretraining import (IGNORE, evaluate, pretrain, pretraining_loss, pretraining_optimizer,
+                                  pretraining_step, rows_for_heads)
 
 TOL = dict(atol=1e-5, rtol=1e-5)
 SMALL = dict(vocab_size=100, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
              intermediate_size=128, max_position_embeddings=32)
+NO_DROPOUT = dict(SMALL, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
 
 
 def grads(module: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -118,13 +122,41 @@ def test_bert_without_attention_maps_equals_plain(training):
     assert_same_grads(m_fast, m_plain)
 
 
-@pytest.mark.parametrize("training", [False, True])
-def test_pretraining_loss_equals_full_forward(training):
-    """The fast loss (no maps, vocabulary scores at the N labelled rows only) = ``model(**batch).loss``,
-    and so are its gradients, dropout included (same seed, same masks)."""
+def test_rows_for_heads_lists_cls_then_the_labels_in_order():
+    chosen = torch.tensor([[False, True, False, True, False], [False, False, False, False, True],
+                           [False, False, False, False, False]])
+    rows, valid = rows_for_heads(chosen)
+    assert rows.shape == valid.shape == (3, 3)
+    assert rows[valid].tolist() == [0, 1, 3, 0, 4, 0]
+    assert valid.tolist() == [[True, True, True], [True, True, False], [True, False, False]]
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_last_layer_at_some_rows_equals_full_output(fast):
     torch.manual_seed(0)
-    model = BertForPreTraining(BertConfig(**SMALL)).train(training)
+    model = BertModel(BertConfig(**SMALL)).eval()
     b = bert_batch()
+    rows = torch.tensor([[0, 3, 7, 11], [0, 1, 8, 2]])
+    full = model(b["input_ids"], b["token_type_ids"], b["attention_mask"])
+    some = model(b["input_ids"], b["token_type_ids"], b["attention_mask"], output_attentions=not fast, last_rows=rows)
+    assert some.last_hidden_state.shape == (2, 4, 64)
+    torch.testing.assert_close(some.last_hidden_state, full.last_hidden_state.gather(1, rows[..., None].expand(-1, -1, 64)), **TOL)
+    torch.testing.assert_close(some.pooler_output, full.pooler_output, **TOL)
+    with pytest.raises(ValueError, match="CLS"):
+        model(b["input_ids"], last_rows=rows[:, 1:])
+
+
+@pytest.mark.parametrize("training", [False, True])
+@pytest.mark.parametrize("label_on_cls", [False, True])
+def test_pretraining_loss_equals_full_forward(training, label_on_cls):
+    """The fast loss = ``model(**batch).loss``, and so are its gradients (training mode without
+    dropout: the last layer's dropout would draw fewer random numbers). A label on position 0
+    takes the fallback that computes the last layer everywhere."""
+    torch.manual_seed(0)
+    model = BertForPreTraining(BertConfig(**NO_DROPOUT)).train(training)
+    b = bert_batch()
+    if label_on_cls:
+        b["labels"][1, 0] = b["input_ids"][1, 0]
     plain_model, fast_model = copy.deepcopy(model), copy.deepcopy(model)
     torch.manual_seed(5)
     plain = plain_model(**b)
@@ -141,7 +173,7 @@ def test_pretraining_loss_equals_full_forward(training):
 
 def test_fused_adamw_equals_plain_adamw():
     torch.manual_seed(0)
-    model = BertForPreTraining(BertConfig(**SMALL)).train()
+    model = BertForPreTraining(BertConfig(**NO_DROPOUT)).train()
     plain_model, fused_model = copy.deepcopy(model), copy.deepcopy(model)
     fused = pretraining_optimizer(fused_model, lr=1e-2)
     assert fused.defaults["fused"]
@@ -173,3 +205,17 @@ def test_pretrain_history_and_fill_in_the_blank_output_unchanged():
     assert len(history["loss"]) == 4 and all(torch.isfinite(torch.tensor(history["loss"])))
     out = model(b["input_ids"], b["token_type_ids"], b["attention_mask"])
     assert out.prediction_logits.shape == (2, 12, 100) and len(out.attentions) == 2
+
+
+def test_evaluate_equals_the_full_forward():
+    torch.manual_seed(0)
+    model = BertForPreTraining(BertConfig(**SMALL)).eval()
+    b = bert_batch()
+    result = evaluate(model, [b])
+    with torch.no_grad():
+        out = model(**b)
+    chosen = b["labels"] != IGNORE
+    logits = out.prediction_logits[chosen]
+    assert result["masked_positions"] == int(chosen.sum())
+    assert result["mlm_accuracy"] == (logits.argmax(-1) == b["labels"][chosen]).float().mean().item()
+    assert abs(result["mlm_loss"] - out.mlm_loss.item()) < 1e-5

@@ -133,7 +133,8 @@ def fast_attention(mha: MultiHeadAttention, query, key, value, mask: torch.Tenso
 
     * self-attention (``query is key is value``): one matmul with ``[W_q; W_k; W_v]`` (the three
       weight matrices stacked at call time: the parameters stay ``w_q``, ``w_k``, ``w_v``) instead
-      of three, and ``1/√d_k`` folded into ``W_q`` and ``b_q`` instead of dividing every score;
+      of three (``[W_k; W_v]`` when only ``key is value``), and ``1/√d_k`` folded into ``W_q`` and
+      ``b_q`` instead of dividing every score;
     * a mask that allows everything is dropped (no masking passes over the scores);
     * without dropout (``eval()``, or ``dropout=0``) the heads run in PyTorch's fused
       ``F.scaled_dot_product_attention``, which never stores the ``(L_q, L_k)`` weights;
@@ -153,10 +154,16 @@ def fast_attention(mha: MultiHeadAttention, query, key, value, mask: torch.Tenso
         bias = None if mha.w_q.bias is None else torch.cat([mha.w_q.bias * scale, mha.w_k.bias, mha.w_v.bias])
         qkv = F.linear(query, weight, bias).view(batch, length, 3, h, d_k)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).contiguous().unbind(0)  # 3 × (B, h, L, d_k)
-    else:
+    else:  # queries from elsewhere (cross-attention, or only some positions)
         q = mha.split_heads(F.linear(query, mha.w_q.weight * scale,
                                      None if mha.w_q.bias is None else mha.w_q.bias * scale))
-        k, v = mha.split_heads(mha.w_k(key)), mha.split_heads(mha.w_v(value))
+        if key is value:  # one fused projection for K and V
+            weight = torch.cat([mha.w_k.weight, mha.w_v.weight])
+            bias = None if mha.w_k.bias is None else torch.cat([mha.w_k.bias, mha.w_v.bias])
+            kv = F.linear(key, weight, bias).view(batch, key.size(1), 2, h, d_k)
+            k, v = kv.permute(2, 0, 3, 1, 4).contiguous().unbind(0)  # 2 × (B, h, L_k, d_k)
+        else:
+            k, v = mha.split_heads(mha.w_k(key)), mha.split_heads(mha.w_v(value))
     if dropout_p == 0.0:
         heads = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=1.0)  # scale already in q
     else:

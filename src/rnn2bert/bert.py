@@ -166,6 +166,8 @@ class BertLayer(nn.Module):
 
     ``forward(x (B, L, H), mask (B, 1, 1, L) bool)`` -> ``(x (B, L, H), weights (B, h, L, L))``;
     with ``output_attentions=False`` the weights are ``None`` and the attention takes its fast path.
+    ``rows`` (B, M) long: compute the output only at those positions (their queries attend to
+    every position's keys and values) -> ``(B, M, H)``; the last layer of pretraining needs no more.
     """
 
     def __init__(self, config: BertConfig):
@@ -180,9 +182,11 @@ class BertLayer(nn.Module):
         self.ffn_norm = nn.LayerNorm(H, eps=eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, output_attentions: bool = True):
-        attended, weights = self.attention(x, x, x, mask, need_weights=output_attentions)
-        x = self.attention_norm(x + self.dropout(attended))
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, output_attentions: bool = True,
+                rows: torch.Tensor | None = None):
+        query = x if rows is None else x.gather(1, rows[..., None].expand(-1, -1, x.size(-1)))  # (B, M, H)
+        attended, weights = self.attention(query, x, x, mask, need_weights=output_attentions)
+        x = self.attention_norm(query + self.dropout(attended))
         x = self.ffn_norm(x + self.dropout(self.ffn_out(self.activation(self.ffn_in(x)))))
         return x, weights
 
@@ -191,17 +195,19 @@ class BertEncoder(nn.Module):
     """``num_hidden_layers`` BertLayers in a row.
 
     ``forward(x (B, L, H), mask)`` -> ``(x (B, L, H), attentions)``: one ``(B, h, L, L)`` per layer
-    (``None`` with ``output_attentions=False``).
+    (``None`` with ``output_attentions=False``). ``last_rows`` (B, M): the last layer computes only
+    those positions (see ``BertLayer``), and ``x`` is ``(B, M, H)``.
     """
 
     def __init__(self, config: BertConfig):
         super().__init__()
         self.layers = nn.ModuleList(BertLayer(config) for _ in range(config.num_hidden_layers))
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, output_attentions: bool = True):
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, output_attentions: bool = True,
+                last_rows: torch.Tensor | None = None):
         attentions = []
-        for layer in self.layers:
-            x, weights = layer(x, mask, output_attentions)
+        for i, layer in enumerate(self.layers):
+            x, weights = layer(x, mask, output_attentions, last_rows if i == len(self.layers) - 1 else None)
             attentions.append(weights)
         return x, tuple(attentions) if output_attentions else None
 
@@ -285,6 +291,9 @@ class BertModel(HFCheckpoint, nn.Module):
     -> ``BertOutput(last_hidden_state (B, L, H), pooler_output (B, H), attentions)``.
     ``output_attentions=False`` skips the attention maps (``attentions=None``) and runs the
     attention's fast path (fused Q/K/V projection, PyTorch's fused attention): same outputs, faster.
+    ``last_rows`` (B, M) long, first column 0 ([CLS], which the pooler reads): the last layer computes
+    only those positions and ``last_hidden_state`` is ``(B, M, H)`` (``pretraining.pretraining_loss``
+    uses it: the heads read [CLS] and the masked positions only).
     """
 
     def __init__(self, config: BertConfig):
@@ -296,11 +305,14 @@ class BertModel(HFCheckpoint, nn.Module):
         self.apply(lambda module: init_bert_weights(module, config.initializer_range))
 
     def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None,
-                attention_mask: torch.Tensor | None = None, output_attentions: bool = True) -> BertOutput:
+                attention_mask: torch.Tensor | None = None, output_attentions: bool = True,
+                last_rows: torch.Tensor | None = None) -> BertOutput:
         if token_type_ids is None:
             token_type_ids = torch.zeros_like(input_ids)  # everything is sentence A
+        if last_rows is not None and bool((last_rows[:, 0] != 0).any()):
+            raise ValueError("last_rows[:, 0] must be 0, the [CLS] position · last_rows 的第一列必须是 0([CLS])")
         x = self.embeddings(input_ids, token_type_ids)
-        x, attentions = self.encoder(x, as_attention_mask(attention_mask), output_attentions)
+        x, attentions = self.encoder(x, as_attention_mask(attention_mask), output_attentions, last_rows)
         return BertOutput(x, self.pooler(x), attentions)
 
 

@@ -251,18 +251,50 @@ def pretraining_batches(examples: dict[str, torch.Tensor], mask: Callable, *, ba
             yield batch
 
 
+def rows_for_heads(chosen: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The positions the pretraining heads read: [CLS] (position 0, for NSP) and the labelled ones.
+
+    ``chosen`` (B, L) bool -> ``rows`` (B, M) long, ``valid`` (B, M) bool, M = 1 + the most labels
+    in a sequence. Row b lists 0, then the labelled positions of sequence b in increasing order,
+    then (where ``valid`` is False) filler positions. So ``h[:, 1:][valid[:, 1:]]`` lists the
+    labelled rows in the order of ``labels[chosen]``.
+    """
+    needed = chosen.clone()
+    needed[:, 0] = True
+    counts = needed.sum(1, keepdim=True)  # (B, 1)
+    width = int(counts.max())
+    rows = torch.argsort((~needed).to(torch.int8), dim=1, stable=True)[:, :width]  # needed ones first, in order
+    return rows, torch.arange(width) < counts
+
+
+def heads_at_labels(model, batch: dict[str, torch.Tensor]):
+    """``(mlm_logits (N, V), nsp_logits (B, 2), mlm_labels (N,))`` at the N labelled positions,
+    computing no more than the heads read: no attention maps (fused attention), the last encoder
+    layer at [CLS] and the labelled positions only, the MLM transform and the ``(·, V)`` decoder at
+    the N labelled rows only. Same values as ``model(**batch)`` at those positions."""
+    chosen = batch["labels"] != IGNORE  # (B, L)
+    args = batch["input_ids"], batch["token_type_ids"], batch["attention_mask"]
+    if bool(chosen[:, 0].any()):  # a label on [CLS] itself: compute the last layer everywhere
+        out = model.bert(*args, output_attentions=False)
+        hidden = out.last_hidden_state[chosen]
+    else:
+        rows, valid = rows_for_heads(chosen)
+        out = model.bert(*args, output_attentions=False, last_rows=rows)  # (B, M, H)
+        hidden = out.last_hidden_state[:, 1:][valid[:, 1:]]  # (N, H), in the order of labels[chosen]
+    mlm_logits, nsp_logits = model.heads(hidden, out.pooler_output)  # (N, V), (B, 2)
+    return mlm_logits, nsp_logits, batch["labels"][chosen]
+
+
 def pretraining_loss(model, batch: dict[str, torch.Tensor]):
     """``(loss, mlm_loss, nsp_loss)`` for ``BertForPreTraining``, computing the vocabulary
     scores only at the N masked positions: ``(N, V)`` logits instead of ``(B, L, V)``.
 
-    Same value as ``model(**batch).loss``, several times cheaper when V is large: the MLM
-    transform (dense, GELU, LayerNorm) and the ``(·, V)`` decoder run on the N labelled rows only,
-    and the encoder runs without attention maps (``output_attentions=False``: fused attention).
+    Same value (and gradients) as ``model(**batch).loss``, several times cheaper when V is large;
+    see ``heads_at_labels`` for what is skipped. With dropout the random masks of the last layer
+    differ from the full forward's (it has fewer rows), as two runs' masks differ anyway.
     """
-    out = model.bert(batch["input_ids"], batch["token_type_ids"], batch["attention_mask"], output_attentions=False)
-    chosen = batch["labels"] != IGNORE  # (B, L)
-    mlm_logits, nsp_logits = model.heads(out.last_hidden_state[chosen], out.pooler_output)  # (N, V), (B, 2)
-    mlm_loss = F.cross_entropy(mlm_logits, batch["labels"][chosen])
+    mlm_logits, nsp_logits, labels = heads_at_labels(model, batch)
+    mlm_loss = F.cross_entropy(mlm_logits, labels)
     nsp_loss = F.cross_entropy(nsp_logits, batch["next_sentence_label"])
     return mlm_loss + nsp_loss, mlm_loss, nsp_loss
 
@@ -337,11 +369,7 @@ def evaluate(model, batches: Iterable[dict[str, torch.Tensor]]) -> dict[str, flo
     correct = total = nsp_correct = pairs = 0
     loss_sum = 0.0
     for batch in batches:
-        out = model.bert(batch["input_ids"], batch["token_type_ids"], batch["attention_mask"],
-                         output_attentions=False)
-        chosen = batch["labels"] != IGNORE
-        mlm_logits, nsp_logits = model.heads(out.last_hidden_state[chosen], out.pooler_output)
-        labels = batch["labels"][chosen]
+        mlm_logits, nsp_logits, labels = heads_at_labels(model, batch)
         loss_sum += F.cross_entropy(mlm_logits, labels, reduction="sum").item()
         correct += (mlm_logits.argmax(-1) == labels).sum().item()
         total += len(labels)
