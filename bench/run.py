@@ -164,7 +164,11 @@ def bench_notebooks(args) -> dict:
     start = time.perf_counter()
 
     def one(path: Path):
-        seconds, error = run_notebook(path)
+        proc = subprocess.run([sys.executable, __file__, "--execute-one", str(path)], capture_output=True, text=True)
+        try:
+            seconds, error = json.loads(proc.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            seconds, error = float("nan"), f"runner failed: {proc.stderr[-300:]}"
         rel = str(path.relative_to(ROOT))
         row = {"seconds": round(seconds, 1), "budget_s": budget(path.relative_to(ROOT)), "error": error,
                "measured": now()}
@@ -173,7 +177,7 @@ def bench_notebooks(args) -> dict:
             + (f"  {error}" if error else ""))
         rows[rel] = row
 
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:  # each notebook in its own process
         list(pool.map(one, paths))
     previous = load_previous().get("notebooks", {}).get("notebooks", {})
     merged = {**previous, **rows} if args.notebooks else rows
@@ -647,7 +651,11 @@ def main(argv=None) -> int:
                         default=[32, 64, 128, 256, 512, 1024])
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: the cores)")
     parser.add_argument("--out", type=Path, default=BENCH)
+    parser.add_argument("--execute-one", type=Path, help=argparse.SUPPRESS)  # internal: one notebook
     args = parser.parse_args(argv)
+    if args.execute_one:
+        print(json.dumps(run_notebook(args.execute_one)))
+        return 0
     sections = args.only.split(",") if args.only else list(DEFAULT)
     if args.with_make_test and "maketest" not in sections:
         sections.append("maketest")

@@ -7,7 +7,8 @@ gradients equal (to float rounding), in eval mode and in training mode with drop
 * ``BertModel(..., last_rows=…)`` (the last layer only at some positions) against the full output;
 * ``pretraining_loss`` (no maps, last layer and MLM head at [CLS] and the labelled positions only)
   against ``model(**batch).loss``;
-* ``pretraining_optimizer`` (fused AdamW) against the plain ``torch.optim.AdamW``.
+* ``pretraining_optimizer`` (fused AdamW) against the plain ``torch.optim.AdamW``;
+* the tokenizer's shortcut for ASCII text against its character-by-character loop.
 
 In training mode the fast attention draws its dropout mask exactly as the plain one does (same
 shapes, same order), so with the same seed both paths drop the same weights. The last-layer subset
@@ -219,3 +220,16 @@ def test_evaluate_equals_the_full_forward():
     assert result["masked_positions"] == int(chosen.sum())
     assert result["mlm_accuracy"] == (logits.argmax(-1) == b["labels"][chosen]).float().mean().item()
     assert abs(result["mlm_loss"] - out.mlm_loss.item()) < 1e-5
+
+
+@pytest.mark.parametrize("lowercase", [True, False])
+def test_ascii_shortcut_of_basic_tokenize_equals_the_loop(lowercase):
+    from rnn2bert.tokenizer import _basic_tokenize_any, basic_tokenize
+
+    g = torch.Generator().manual_seed(0)
+    alphabet = [chr(i) for i in range(128)] + list("aaaaeeeooo      ")  # every ASCII character
+    for _ in range(300):
+        text = "".join(alphabet[i] for i in torch.randint(len(alphabet), (40,), generator=g).tolist())
+        assert basic_tokenize(text, lowercase) == _basic_tokenize_any(text, lowercase), repr(text)
+    text = "Hello, World!\tIt's 3.14 [sic] a_b~c\x00\x7f\x1fd"
+    assert basic_tokenize(text, lowercase) == _basic_tokenize_any(text, lowercase)
