@@ -91,7 +91,29 @@ def add_links(app: Sphinx, pagename: str, templatename: str, context: dict, doct
     context["body"] = switch + context.get("body", "")
 
 
+def page_language(docname: str | None) -> str | None:
+    pair = split_language(docname) if docname else None
+    return pair[0] if pair else None
+
+
+def keep_neighbours_in_language(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """Drop the "previous"/"next" links that would cross from one edition into the other.
+
+    In the table of contents the Chinese part follows the English one, so the last English
+    page's "next" would lead to the first Chinese page. A reader stays in their language.
+    """
+    lang = page_language(pagename)
+    if lang is None:
+        return
+    relations = app.env.collect_relations().get(pagename, [None, None, None])
+    for key, neighbour in (("prev", relations[1]), ("next", relations[2])):
+        other = page_language(neighbour)
+        if context.get(key) and other is not None and other != lang:
+            context[key] = None
+
+
 def setup(app: Sphinx) -> dict:
     app.connect("env-check-consistency", check_mirrors)
     app.connect("html-page-context", add_links)
+    app.connect("html-page-context", keep_neighbours_in_language)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -15,6 +15,11 @@ from pathlib import Path
 
 import pytest
 
+try:
+    import fcntl  # POSIX; elsewhere each worker builds for itself
+except ImportError:  # pragma: no cover
+    fcntl = None
+
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "_build" / "html"
 CHROMIUM_ARGS = [
@@ -29,15 +34,29 @@ def site() -> Path:
 
     `--all` re-reads every page: an incremental build would hide the warnings of pages
     that did not change since the last build. `--keep-going` reports all of them.
+    Several test files use the site and pytest-xdist may run them on different workers:
+    a lock file lets the first worker build while the others wait, and a stamp with the
+    test run's id lets them reuse that build.
     """
-    jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    cmd = [str(jupyter_book), "build", ".", "-W", "-n", "--keep-going", "--all"]
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        log = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)[-6000:]  # no colours
-        pytest.fail(f"`{' '.join(cmd)}` failed (exit {proc.returncode}):\n{log}", pytrace=False)
+    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID", "")
+    SITE.parent.mkdir(parents=True, exist_ok=True)
+    stamp = SITE.parent / ".site-built-for-run"
+    with open(SITE.parent / ".site-build.lock", "a+") as lock:
+        if fcntl:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if run_id and stamp.is_file() and stamp.read_text() == run_id and (SITE / "index.html").is_file():
+            return SITE
+        stamp.unlink(missing_ok=True)
+        jupyter_book = Path(sys.executable).parent / "jupyter-book"
+        cmd = [str(jupyter_book), "build", ".", "-W", "-n", "--keep-going", "--all"]
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+        if proc.returncode != 0:
+            log = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)[-6000:]  # no colours
+            pytest.fail(f"`{' '.join(cmd)}` failed (exit {proc.returncode}):\n{log}", pytrace=False)
+        if run_id:
+            stamp.write_text(run_id)
     print(f"\nsite built in {seconds:.1f} s: {SITE}")
     return SITE
 

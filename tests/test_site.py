@@ -236,9 +236,17 @@ PROSE_TEXT_JS = """() => {
 }"""
 
 
-def open_page(browser, url: str, width: int = 1280):
-    """A fresh page that records requests, failed loads and console errors."""
-    page = browser.new_page(viewport={"width": width, "height": 900}, device_scale_factor=1)
+def open_page(browser, url: str, width: int = 1280, offline: bool = False, dark: bool = False):
+    """A fresh page that records requests, failed loads and console errors.
+
+    offline=True cuts the network: every request that is not to the site itself is aborted.
+    dark=True asks for the dark colour scheme (the theme follows the reader's system).
+    """
+    page = browser.new_page(viewport={"width": width, "height": 900}, device_scale_factor=1,
+                            color_scheme="dark" if dark else "light")
+    if offline:
+        home = f"{urlsplit(url).scheme}://{urlsplit(url).netloc}/"
+        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(home) else route.abort())
     log = {"requests": [], "errors": []}
     page.on("request", lambda r: log["requests"].append(r.url))
     # ERR_ABORTED: a load cut short because we navigated on; a missing file is a 404 instead
@@ -372,3 +380,227 @@ def test_every_chapter_page_in_browser(browser, site_url, lang):
         finally:
             page.close()
     assert not problems, "\n".join(problems)
+
+
+# --------------------------------------------------------------------------- reader comforts (static)
+
+
+def notebook_images(path: Path) -> int:
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    return sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+
+
+IMG = re.compile(r"<img\b[^>]*>")
+ATTR = re.compile(r'(\w[\w-]*)="([^"]*)"')
+
+
+def test_every_figure_is_on_its_page_with_alt_text(site):
+    """Each figure a chapter notebook holds is on its page, described by a real alt text."""
+    problems, figures = [], 0
+    for lang in LANG_TAGS:
+        for notebook in sorted((ROOT / "chapters" / lang).glob("*.ipynb")):
+            html = chapter_html(site, lang, notebook.stem).read_text(encoding="utf-8")
+            images = [dict(ATTR.findall(tag)) for tag in IMG.findall(html.split('<article', 1)[-1])]
+            if len(images) != notebook_images(notebook):
+                problems.append(f"{lang}/{notebook.stem}: {len(images)} <img> for {notebook_images(notebook)} figures")
+            for image in images:
+                alt = image.get("alt", "").strip()
+                if not alt or alt == image.get("src") or alt.lower().endswith((".png", ".svg", ".jpg")) or len(alt) < 12:
+                    problems.append(f"{lang}/{notebook.stem}: {image.get('src')} has alt {alt!r}")
+            figures += len(images)
+    assert figures >= 40, f"only {figures} figures in the book?"
+    assert not problems, "\n".join(problems)
+
+
+def test_figures_stay_legible_in_dark_mode(site):
+    """Figures have an opaque background: dark text on a transparent PNG would vanish in dark mode."""
+    from PIL import Image
+
+    pngs = sorted((site / "_images").glob("*.png"))
+    assert pngs
+    transparent = []
+    for png in pngs:
+        with Image.open(png) as image:
+            rgba = image.convert("RGBA")
+            w, h = rgba.size
+            if min(rgba.getpixel(xy)[3] for xy in [(0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1)]) < 255:
+                transparent.append(png.name)
+    assert not transparent, f"figures with a transparent background: {transparent}"
+
+
+def test_each_chapter_page_offers_its_notebook_for_download(site):
+    import nbformat
+
+    for lang in LANG_TAGS:
+        for notebook in sorted((ROOT / "chapters" / lang).glob("*.ipynb")):
+            page = chapter_html(site, lang, notebook.stem)
+            links = [h for h in Page(page).links if h.endswith(f"_sources/chapters/{lang}/{notebook.name}")]
+            assert links, f"{page.relative_to(site)}: no download link to {notebook.name}"
+            served = (page.parent / links[0]).resolve()
+            assert nbformat.read(served, as_version=4).cells, served
+
+
+def test_launch_buttons_are_off_by_default(site):
+    """No repository URL, no launch service: no page links to Binder or Colab (see _config.yml to turn them on)."""
+    config = (ROOT / "_config.yml").read_text(encoding="utf-8")
+    assert re.search(r'^repository:\s*(#.*)?\n\s+url: ""', config, re.M), "repository.url is set: launch buttons are on"
+    launching = [p.relative_to(site) for p in html_pages(site)
+                 if re.search(r"mybinder\.org|colab\.research\.google\.com", p.read_text(encoding="utf-8"))]
+    assert not launching, f"pages with launch buttons: {launching}"
+
+
+NEIGHBOUR = re.compile(r'<a class="(left-prev|right-next)"\s+href="([^"]+)"')
+
+
+def test_previous_and_next_stay_in_one_language(site):
+    """The English part never hands over to a Chinese page, nor the other way round."""
+    for lang in LANG_TAGS:
+        stems = chapter_pairs()
+        nexts = 0
+        for stem in stems:
+            path = chapter_html(site, lang, stem)
+            for kind, href in NEIGHBOUR.findall(path.read_text(encoding="utf-8")):
+                target = (path.parent / href).resolve().relative_to(site.resolve())
+                assert target.parts[:2] == ("chapters", lang) or target.name == "index.html", \
+                    f"{lang}/{stem}: {kind} leads to {target}"
+                nexts += kind == "right-next"
+        assert nexts == len(stems) - 1, f"{lang}: {nexts} 'next' links for {len(stems)} pages"
+
+
+# --------------------------------------------------------------------------- explorers in the browser
+
+EXPLORER_PAGES = {"attention": "08-bert", "scaling": "03-scaling", "mask": "04-masking",
+                  "positional": "06-positional-encoding"}
+
+
+def readout(explorer) -> str:
+    return explorer.locator(".r2b-readout").inner_text()
+
+
+def numbers(text: str) -> list[float]:
+    return [float(x) for x in re.findall(r"\d+\.\d+|\d+", text)]
+
+
+def drag_to_end(page, slider, fraction: float = 1.0) -> None:
+    """Click a range slider with the mouse near its end (fraction of its width)."""
+    box = slider.bounding_box()
+    page.mouse.click(box["x"] + max(2, min(box["width"] - 2, fraction * box["width"])), box["y"] + box["height"] / 2)
+
+
+def check_attention(page, explorer):
+    start = readout(explorer)
+    assert start.startswith("“it” →") and "animal" in start, start  # opens on the "it" head
+    explorer.locator("text.r2b-query", has_text=re.compile(r"^it$")).click()  # release the pinned token
+    explorer.locator("text.r2b-query", has_text=re.compile(r"^street$")).hover()
+    assert readout(explorer).startswith("“street” →")
+    lines = explorer.locator("line.r2b-line")
+    assert 1 <= lines.count() <= len(explorer.locator("text.r2b-key").all())
+    before = readout(explorer)
+    explorer.locator("select").first.select_option("0")  # layer 1
+    assert readout(explorer) != before, "changing the layer changed nothing"
+    page.mouse.move(0, 0)  # leave: every query's lines
+    assert lines.count() > len(explorer.locator("text.r2b-key").all())
+
+
+def check_scaling(page, explorer):
+    d_k, temperature = explorer.locator("input[type=range]").all()
+    drag_to_end(page, d_k)
+    assert "= 1024" in explorer.locator(".r2b-controls").inner_text()
+    raw, scaled = numbers(readout(explorer))[:2]
+    assert raw > 0.9 and scaled < raw, readout(explorer)  # unscaled scores saturate the softmax
+    drag_to_end(page, temperature)
+    assert "= 10.00" in explorer.locator(".r2b-controls").inner_text()
+    assert numbers(readout(explorer))[0] < raw  # a hotter softmax spreads the weights
+
+
+def check_mask(page, explorer):
+    explorer.locator("select").select_option("causal")
+    assert readout(explorer).startswith("15 of 36"), readout(explorer)  # 6 × 5 / 2 future pairs
+    explorer.locator("select").select_option("both")
+    drag_to_end(page, explorer.locator("input[type=range]"), fraction=0.0)  # one real token
+    assert readout(explorer).startswith("30 of 36"), readout(explorer)  # every query sees key 0 only
+    cells = explorer.locator("g.r2b-cell[data-allowed='1']")
+    assert cells.count() == 6 and {c.get_attribute("data-w") for c in cells.all()} == {"1.000"}
+
+
+def check_positional(page, explorer):
+    first = numbers(readout(explorer).split("=")[-1])[0]
+    drag_to_end(page, explorer.locator("input[type=range]"))
+    assert "(dims 62, 63)" in explorer.locator(".r2b-controls").inner_text()
+    assert "e+4" in readout(explorer) and first < 7, readout(explorer)  # 2π up to about 2π·10⁴
+
+
+CHECKS = {"attention": check_attention, "scaling": check_scaling, "mask": check_mask, "positional": check_positional}
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", LANG_TAGS)
+@pytest.mark.parametrize("kind", EXPLORER_PAGES)
+def test_explorer_works_by_mouse_with_the_network_cut(browser, site_url, kind, lang):
+    url = urljoin(site_url, f"chapters/{lang}/{EXPLORER_PAGES[kind]}.html")
+    page, log = open_page(browser, url, offline=True)
+    try:
+        explorer = page.locator(f".r2b-explorer[data-kind={kind}]")
+        assert explorer.count() == 1, f"no {kind} explorer on {url}"
+        explorer.scroll_into_view_if_needed()
+        CHECKS[kind](page, explorer)
+        explorer.screenshot(path=str(SCREENSHOTS / f"{lang}-explorer-{kind}.png"))
+        assert_stayed_home(log, site_url)
+    finally:
+        page.close()
+
+
+CONTRAST_JS = """e => {
+  const rgb = c => (c.match(/[\\d.]+/g) || []).map(Number);
+  let node = e, bg = null;
+  while (node && node.nodeType === 1) {
+    const c = rgb(getComputedStyle(node).backgroundColor);
+    if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) { bg = c; break; }
+    node = node.parentNode;
+  }
+  const lum = c => { const [r, g, b] = c.slice(0, 3).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+                     return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const fg = rgb(getComputedStyle(e).fill !== "none" && e.namespaceURI.includes("svg") ? getComputedStyle(e).fill : getComputedStyle(e).color);
+  const [a, b] = [lum(fg), lum(bg || [255, 255, 255])].sort((x, y) => y - x);
+  return (a + 0.05) / (b + 0.05);
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("mode", ["light", "dark"])
+def test_explorer_and_text_stay_legible_in_both_colour_modes(browser, site_url, mode):
+    """Text contrast (WCAG ratio >= 4.5) of the explorer, its controls and the prose; screenshots kept."""
+    for lang in LANG_TAGS:
+        page, log = open_page(browser, urljoin(site_url, f"chapters/{lang}/08-bert.html"), dark=mode == "dark")
+        try:
+            assert page.evaluate("document.documentElement.dataset.theme") == mode
+            explorer = page.locator(".r2b-explorer")
+            explorer.scroll_into_view_if_needed()
+            for what in [".r2b-explorer text.r2b-key", ".r2b-explorer select", ".r2b-explorer .r2b-readout", "article p"]:
+                ratio = page.locator(what).first.evaluate(CONTRAST_JS)
+                assert ratio >= 4.5, f"{lang} {mode}: {what} has contrast {ratio:.1f}"
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / f"{lang}-08-bert-{mode}.png"))
+            assert_stayed_home(log, site_url)
+        finally:
+            page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("query", "lang", "stem"), [
+    ("masking", "en", "04-masking"), ("positional", "en", "06-positional-encoding"),
+    ("位置编码", "zh", "06-positional-encoding"), ("掩码", "zh", "04-masking"),
+    ("自注意力", "zh", "02-self-attention"),
+], ids=["en-masking", "en-positional", "zh-weizhibianma", "zh-yanma", "zh-zizhuyili"])
+def test_search_lists_the_right_chapter_first(browser, site_url, query, lang, stem):
+    page, log = open_page(browser, urljoin(site_url, f"search.html?q={query}"))
+    try:
+        page.wait_for_selector("#search-results ul.search li a", timeout=20_000)
+        hits = page.eval_on_selector_all("#search-results ul.search li > a", "as => as.map(a => a.href)")
+        ours = [h for h in hits if f"/chapters/{lang}/" in h]
+        assert ours and ours[0].split("/chapters/")[1].startswith(f"{lang}/{stem}.html"), ours[:5]
+        assert_stayed_home(log, site_url)
+    finally:
+        page.close()

@@ -46,6 +46,7 @@ def use_book_style() -> None:
             "svg.hashsalt": "rnn2bert",
         }
     )
+    add_alt_text_to_inline_figures()
 
 
 def attention_heatmap(
@@ -84,3 +85,49 @@ def attention_heatmap(
     if title:
         ax.set_title(title)
     return ax
+
+
+def describe_figure(fig) -> str:
+    """A text description of a figure for its ``alt`` attribute, read from its titles and labels.
+
+    Screen readers (and a page whose image fails to load) get "Figure: <title>. <panel title>
+    (x: <label>, y: <label>); ...". Math written for mathtext is put in plain letters.
+    """
+    def plain(text: str) -> str:
+        text = text.replace(r"\sqrt", "√").replace(r"\cdot", "·").replace(r"\mathrm", "").replace(r"\text", "")
+        return " ".join(text.replace("$", "").replace("{", "").replace("}", "").replace("\\", "").split())
+
+    parts = []
+    suptitle = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) else ""
+    for ax in fig.axes:
+        if not ax.get_visible() or ax.get_label() == "<colorbar>":
+            continue
+        axis = [f"{name}: {plain(label)}" for name, label in (("x", ax.get_xlabel()), ("y", ax.get_ylabel())) if label]
+        title = plain(ax.get_title())
+        if title or axis:
+            parts.append(title + (f" ({', '.join(axis)})" if axis else ""))
+    text = "Figure: " + plain(suptitle) + ". " if suptitle else "Figure. "
+    text += "; ".join(p for p in parts if p)
+    return text.strip() if len(text) <= 400 else text[:397].rstrip() + "..."
+
+
+def add_alt_text_to_inline_figures() -> None:
+    """Make Jupyter's inline figures carry :func:`describe_figure` as ``alt`` in their output metadata.
+
+    The book's site turns that metadata into the ``<img alt=...>`` (``_ext/figure_alt.py``).
+    """
+    try:
+        from matplotlib_inline import backend_inline
+    except ImportError:  # not in Jupyter: nothing to do
+        return
+    original = backend_inline._fetch_figure_metadata
+    if getattr(original, "adds_alt_text", False):
+        return
+
+    def fetch_figure_metadata(fig):
+        metadata = dict(original(fig) or {})
+        metadata["image/png"] = {**metadata.get("image/png", {}), "alt": describe_figure(fig)}
+        return metadata
+
+    fetch_figure_metadata.adds_alt_text = True
+    backend_inline._fetch_figure_metadata = fetch_figure_metadata
