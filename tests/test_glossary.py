@@ -115,6 +115,28 @@ def test_chinese_definitions_follow_the_house_style():
     assert not problems, "\n".join(problems)
 
 
+def linked(text: str, lang: str, upto: int) -> list[tuple[str, str]]:
+    """(matched text, English term) for what the chapter-page linker would consider in `text`."""
+    path = (ROOT / "glossary.yml").resolve()
+    pattern, owners = EXT._pattern(str(path), path.stat().st_mtime, lang, upto)
+    return [(m.group(0), owners[int(m.lastgroup[1:])].en) for m in pattern.finditer(text)]
+
+
+def test_term_matching_rules():
+    """Longest form first, whole English words, case only where a form has capitals, one
+    Chinese character never alone, and only terms of this chapter or earlier ones."""
+    assert linked("多头注意力和自注意力都是注意力", "zh", 5) == [
+        ("多头注意力", "multi-head attention"), ("自注意力", "self-attention"), ("注意力", "attention")]
+    assert linked("Multi-head attention is self-attention over tokens", "en", 5) == [
+        ("Multi-head attention", "multi-head attention"), ("self-attention", "self-attention"),
+        ("tokens", "token")]
+    assert linked("two RNNs; an rnn", "en", 2) == [("RNNs", "recurrent neural network")]
+    assert linked("关键的一步", "zh", 12) == []  # 键 (key) is one character: never linked
+    assert linked("a causal mask", "en", 2) == []  # chapter 04's term is not linked in chapter 02
+    assert linked("a causal mask", "en", 4) == [("causal mask", "causal mask")]
+    assert linked("softmaxed", "en", 12) == []  # whole words only
+
+
 # --------------------------------------------------------------------------- coverage
 
 # 自注意力(self-attention), **多头注意力**(multi-head attention), 因果掩码（causal mask，又称…）
