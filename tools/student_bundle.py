@@ -45,7 +45,7 @@ def generated(name: str, path: Path) -> bool:
     solution = ROOT / "solutions" / Path(name).relative_to(f"{TOP}/exercises")
     if not solution.is_file():
         return False
-    want = exercise_notebook(nbformat.read(solution, as_version=4))
+    want = exercise_notebook(nbformat.read(solution, as_version=4), str(solution))
     got = nbformat.read(path, as_version=4)
     return [(c.cell_type, c.source) for c in got.cells] == [(c.cell_type, c.source) for c in want.cells]
 
