@@ -351,7 +351,7 @@ def features(bert: BertModel, examples: dict[str, torch.Tensor], pooling: str = 
 def logistic_regression(X: torch.Tensor, y: torch.Tensor, num_classes: int | None = None, *,
                         weight_decay: float = 1e-3, steps: int = 100) -> nn.Linear:
     """Multinomial logistic regression, ``softmax(W x + b)``, trained full-batch with L-BFGS on
-    the mean cross-entropy + ``weight_decay`` · ||W||². Features are used as given (standardise
+    the mean cross-entropy + ``weight_decay`` times the squared norm of W. Features are used as given (standardise
     them first). ``X`` (N, D) float, ``y`` (N,) -> the fitted ``Linear(D, C)``."""
     num_classes = num_classes or int(y.max()) + 1
     model = nn.Linear(X.size(1), num_classes, dtype=X.dtype)
