@@ -37,7 +37,7 @@ import json
 import math
 import os
 import platform
-import shutil
+import re
 import statistics
 import subprocess
 import sys
@@ -147,7 +147,8 @@ def run_notebook(path: Path) -> tuple[float, str | None]:
                        resources={"metadata": {"path": str(path.parent)}}).execute()
         error = None
     except Exception as exc:  # noqa: BLE001 — reported in the results
-        error = f"{type(exc).__name__}: {str(exc)[-300:]}"
+        message = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip().splitlines()
+        error = f"{type(exc).__name__}: " + " / ".join(line.strip() for line in message[-6:] if line.strip())[-300:]
     finally:
         if env_seed is None:
             os.environ.pop("PYTHONHASHSEED", None)
@@ -171,7 +172,7 @@ def bench_notebooks(args) -> dict:
             seconds, error = float("nan"), f"runner failed: {proc.stderr[-300:]}"
         rel = str(path.relative_to(ROOT))
         row = {"seconds": round(seconds, 1), "budget_s": budget(path.relative_to(ROOT)), "error": error,
-               "measured": now()}
+               "measured": now(), "jobs": args.jobs, "load_average": round(os.getloadavg()[0], 1)}
         row["ok"] = error is None and seconds <= row["budget_s"]
         log(f"  {seconds:6.1f} s / {row['budget_s']:3d} s  {'ok' if row['ok'] else 'OVER/ERROR':<10} {rel}"
             + (f"  {error}" if error else ""))
@@ -179,9 +180,9 @@ def bench_notebooks(args) -> dict:
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:  # each notebook in its own process
         list(pool.map(one, paths))
-    previous = load_previous().get("notebooks", {}).get("notebooks", {})
+    previous = load_previous(args.out).get("notebooks", {}).get("notebooks", {})
     merged = {**previous, **rows} if args.notebooks else rows
-    return {"jobs": args.jobs, "wall_s": round(time.perf_counter() - start, 1),
+    return {"jobs": args.jobs, "wall_s": round(time.perf_counter() - start, 1), "partial": bool(args.notebooks),
             "notebooks": dict(sorted(merged.items()))}
 
 
@@ -500,7 +501,11 @@ def bench_tokenizer(args) -> dict:
     book = WordPieceTokenizer.from_pretrained(folder)
     slow = transformers.BertTokenizer.from_pretrained(folder)
     fast = transformers.BertTokenizerFast.from_pretrained(folder)
-    fns = {"book": lambda: [book.tokenize(t) for t in texts],
+    def book_cold():  # a new tokenizer each time: its memory of word pieces starts empty
+        fresh = WordPieceTokenizer(book.vocab, lowercase=book.lowercase)
+        return [fresh.tokenize(t) for t in texts]
+
+    fns = {"book": book_cold,
            "hf_python": lambda: [slow.tokenize(t) for t in texts],
            "hf_rust": lambda: [e.tokens for e in fast.backend_tokenizer.encode_batch(texts, add_special_tokens=False)]}
     times = timed_pairs(fns, args.tokenizer_pairs, warmup=1)
@@ -515,8 +520,8 @@ def bench_tokenizer(args) -> dict:
 
 
 # ----------------------------------------------------------------------------- report
-def load_previous() -> dict:
-    path = BENCH / "results.json"
+def load_previous(out: Path = BENCH) -> dict:
+    path = out / "results.json"
     return json.loads(path.read_text()) if path.exists() else {}
 
 
@@ -546,7 +551,7 @@ def write_markdown(results: dict) -> str:
     s = results.get("step")
     if s:
         lines += [f"## BERT pretraining step: the book against Hugging Face{when('step')}", "",
-                  f"Config: {s['config']}; {s['batch']}. Forward, backward, gradient clipping and AdamW, MLM + NSP, "
+                  f"Config: {', '.join(f'{k} {v}' for k, v in s['config'].items())}; {s['batch']}. Forward, backward, gradient clipping and AdamW, MLM + NSP, "
                   f"training mode (dropout 0.1), {s['threads']} threads, {s['pairs']} interleaved pairs.", "",
                   "| | median step | |", "|---|---|---|",
                   f"| the book (`pretraining_step`) | {s['book_s']:.3f} s | {s['book_path']} |",
@@ -554,7 +559,9 @@ def write_markdown(results: dict) -> str:
                   f"| **ratio book / HF (median of pairs)** | **{s['ratio']:.3f}** | goal ≤ {s['goal']}: "
                   f"{'met' if s['meets_goal'] else 'NOT met'} |", "",
                   f"Optimizer: {s['optimizer']}. Same weights on both sides; loss difference in eval mode "
-                  f"{s['same_loss_eval_abs_diff']:.1e}.", ""]
+                  f"{s['same_loss_eval_abs_diff']:.1e}. Hugging Face's default attention on CPU is `sdpa`; in "
+                  "training (dropout 0.1) PyTorch's fused CPU kernel has no dropout, so SDPA runs its unfused "
+                  "math fallback. Its `eager` attention is timed in the table below.", ""]
     lv = results.get("levers")
     if lv:
         lines += [f"### What each lever is worth{when('levers')}", "",
@@ -615,14 +622,17 @@ def write_markdown(results: dict) -> str:
         rows = nb["notebooks"]
         over = [p for p, r in rows.items() if not r["ok"]]
         lines += [f"## Notebooks: execution time against budget{when('notebooks')}", "",
-                  f"Each notebook in a fresh kernel, in its own folder, as `make execute` runs it (not written back); "
-                  f"{nb['jobs']} at a time (each notebook uses one torch thread); wall time for all: "
-                  f"{nb['wall_s'] / 60:.1f} min. Budgets: chapters 2 min, chapter 09 5 min, solutions 1 min. "
+                  "Each notebook in a fresh kernel, in its own folder, as `make execute` runs it (not written back), "
+                  "one or two at a time (each notebook uses one torch thread); the load average (1 min) when it "
+                  "finished is given, since other work on the machine slows it down. Budgets: chapters 2 min, "
+                  "chapter 09 5 min, solutions 1 min. "
                   f"{'All inside their budgets.' if not over else f'Over budget or failed: {len(over)}.'}", "",
-                  "| notebook | time | budget | |", "|---|---|---|---|"]
+                  "| notebook | time | budget | measured | at once | load | |", "|---|---|---|---|---|---|---|"]
         for path, r in rows.items():
-            flag = "ok" if r["ok"] else ("ERROR" if r.get("error") else "OVER")
-            lines.append(f"| {path} | {r['seconds']:.1f} s | {r['budget_s']} s | {flag} |")
+            flag = "ok" if r["ok"] else ("OVER" if not r.get("error") else
+                                         "ERROR: " + r["error"][-160:].replace("|", "\\|"))
+            lines.append(f"| {path} | {r['seconds']:.1f} s | {r['budget_s']} s | {r.get('measured', '?')} | "
+                         f"{r.get('jobs', nb['jobs'])} | {r.get('load_average', '?')} | {flag} |")
         lines.append("")
     tk = results.get("tokenizer")
     if tk:
@@ -651,10 +661,15 @@ def main(argv=None) -> int:
                         default=[32, 64, 128, 256, 512, 1024])
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: the cores)")
     parser.add_argument("--out", type=Path, default=BENCH)
+    parser.add_argument("--report-only", action="store_true", help="rewrite results.md from results.json")
     parser.add_argument("--execute-one", type=Path, help=argparse.SUPPRESS)  # internal: one notebook
     args = parser.parse_args(argv)
     if args.execute_one:
         print(json.dumps(run_notebook(args.execute_one)))
+        return 0
+    if args.report_only:
+        results = json.loads((args.out / "results.json").read_text(encoding="utf-8"))
+        (args.out / "results.md").write_text(write_markdown(results) + "\n", encoding="utf-8")
         return 0
     sections = args.only.split(",") if args.only else list(DEFAULT)
     if args.with_make_test and "maketest" not in sections:
@@ -665,7 +680,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore")
 
-    results = load_previous()
+    results = load_previous(args.out)
     results["machine"] = machine()
     results["date"] = now()
     measured = []
