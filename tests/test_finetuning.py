@@ -193,3 +193,31 @@ def test_features_and_logistic_regression():
     y = (X[:, 0] - 2 * X[:, 1] > 0).long()
     classifier = logistic_regression(X, y, weight_decay=1e-4)
     assert (classifier(X).argmax(-1) == y).float().mean() > 0.97
+
+
+def test_token_classifier_label_weights_equal_weighted_cross_entropy():
+    """``label_weights`` gives PyTorch's weighted mean cross-entropy over the labels that are not -100."""
+    torch.manual_seed(0)
+    weights = torch.tensor([0.2, 1.0, 1.0, 2.0, 1.0])
+    model = TokenClassifier(BertModel(BertConfig(**SMALL)), 5, label_weights=weights).eval()
+    x = inputs()
+    labels = torch.randint(0, 5, x["input_ids"].shape, generator=torch.Generator().manual_seed(2))
+    labels[:, 0] = IGNORE
+    out = model(**x, labels=labels)
+    logits = out.logits.flatten(0, 1)
+    keep = labels.flatten() != IGNORE
+    nll = -logits.log_softmax(-1)[keep].gather(1, labels.flatten()[keep, None]).squeeze(1)
+    w = weights[labels.flatten()[keep]]
+    close(out.loss, (w * nll).sum() / w.sum())
+    assert "label_weights" not in model.state_dict()
+
+
+def test_fine_tune_head_lr_is_the_rate_of_the_head_only():
+    """With ``head_lr`` the head (outside ``model.bert``) gets its own peak learning rate."""
+    torch.manual_seed(0)
+    model = SequenceClassifier(BertModel(BertConfig(**SMALL)), 2)
+    examples = {**inputs(), "labels": torch.tensor([0, 1])}
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    fine_tune(model, batches(examples, 2), steps=1, lr=0.0, head_lr=1e-2, warmup=0.0, progress=False)
+    moved = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
+    assert moved == {"classifier.weight", "classifier.bias"}

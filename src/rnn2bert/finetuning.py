@@ -83,21 +83,26 @@ class TokenClassifier(nn.Module):
 
     ``forward(input_ids (B, L), token_type_ids, attention_mask, labels (B, L) = None)`` ->
     ``TaskOutput(loss, logits (B, L, C))``; the loss averages over the labels that are not -100.
+    ``label_weights`` (C,), optional: the weighted cross-entropy, ``Σ w_y · CE / Σ w_y`` (e.g. a
+    small weight for a label as frequent as ``O``).
     """
 
-    def __init__(self, bert: BertModel, num_labels: int, dropout: float | None = None):
+    def __init__(self, bert: BertModel, num_labels: int, dropout: float | None = None,
+                 label_weights: torch.Tensor | None = None):
         super().__init__()
         self.bert = bert
         self.dropout = nn.Dropout(bert.config.hidden_dropout_prob if dropout is None else dropout)
         self.classifier = nn.Linear(bert.config.hidden_size, num_labels)
         _init_head(self.classifier, bert)
+        self.register_buffer("label_weights", label_weights, persistent=False)  # (C,) or None
 
     def forward(self, input_ids, token_type_ids=None, attention_mask=None, labels=None) -> TaskOutput:
         T = self.bert(input_ids, token_type_ids, attention_mask).last_hidden_state  # (B, L, H)
         logits = self.classifier(self.dropout(T))                                   # (B, L, C)
         loss = None
         if labels is not None:
-            loss = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=IGNORE)
+            loss = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), weight=self.label_weights,
+                                   ignore_index=IGNORE)
         return TaskOutput(loss, logits)
 
 
@@ -290,16 +295,24 @@ def trim(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def fine_tune(model: nn.Module, stream: Iterator[dict[str, torch.Tensor]], *, steps: int, lr: float = 5e-5,
-              warmup: float = 0.1, weight_decay: float = 0.01, max_grad_norm: float = 1.0,
+              head_lr: float | None = None, warmup: float = 0.1, weight_decay: float = 0.01, max_grad_norm: float = 1.0,
               progress: bool = True, desc: str = "fine-tuning · 微调") -> dict[str, list[float]]:
     """Train ``model`` on ``steps`` batches of ``stream``: ``model(**batch).loss`` (only the
     parameters with ``requires_grad``). AdamW (no weight decay on biases and LayerNorm), linear
     warm-up over the first ``warmup`` fraction of the steps then linear decay to 0, gradients
-    clipped to ``max_grad_norm``: the recipe of the BERT paper. Returns ``{"loss": [...], "seconds": s}``.
+    clipped to ``max_grad_norm``: the recipe of the BERT paper. ``head_lr`` (optional): a separate
+    peak learning rate for the new head (every parameter outside ``model.bert``), which starts from
+    random weights while the encoder starts from pretrained ones. Returns ``{"loss": [...], "seconds": s}``.
     """
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW([{"params": [p for p in params if p.ndim > 1], "weight_decay": weight_decay},
-                                   {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0}], lr=lr)
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    params = [p for _, p in named]
+    groups = []
+    for is_head in (False, True):
+        group = [p for n, p in named if (not n.startswith("bert.")) == is_head]
+        rate = head_lr if is_head and head_lr is not None else lr
+        groups += [{"params": [p for p in group if p.ndim > 1], "weight_decay": weight_decay, "lr": rate},
+                   {"params": [p for p in group if p.ndim <= 1], "weight_decay": 0.0, "lr": rate}]
+    optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=lr)
     warmup_steps = max(1, math.ceil(warmup * steps))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: linear_schedule(step, warmup=warmup_steps, total=steps))
