@@ -203,7 +203,8 @@ def bench_maketest(args) -> dict:
     seconds = time.perf_counter() - start
     summary = [line for line in proc.stdout.splitlines() if " passed" in line or " failed" in line][-1:]
     result = {"seconds": round(seconds, 1), "returncode": proc.returncode, "summary": summary[0] if summary else "",
-              "measured": now(), "goal_s": GOALS["make_test_s"], "load_average_end": os.getloadavg()}
+              "measured": now(), "goal_s": GOALS["make_test_s"], "load_average_end": os.getloadavg(),
+              "failed": [line.split(" - ")[0] for line in proc.stdout.splitlines() if line.startswith("FAILED")]}
     MAKE_TEST_FILE.write_text(json.dumps(result, indent=2) + "\n")
     log(f"make test: {seconds:.0f} s, exit {proc.returncode}, {result['summary']}")
     return {**result, "measured_in_this_run": True}
@@ -478,6 +479,7 @@ def bench_matmul(args, step_result: dict | None) -> dict:
               "threads": torch.get_num_threads(),
               "step_gflop": {k: round(v / 1e9, 1) for k, v in flops.items()}}
     if step_result:
+        result["step_measured"] = step_result.get("date", "this run")
         for side in ("book", "hf"):
             achieved = flops[side] / step_result[f"{side}_s"] / 1e9
             result[f"{side}_gflops_achieved"] = round(achieved, 1)
@@ -562,6 +564,13 @@ def write_markdown(results: dict) -> str:
                   f"{s['same_loss_eval_abs_diff']:.1e}. Hugging Face's default attention on CPU is `sdpa`; in "
                   "training (dropout 0.1) PyTorch's fused CPU kernel has no dropout, so SDPA runs its unfused "
                   "math fallback. Its `eager` attention is timed in the table below.", ""]
+    history = results.get("step_history", [])
+    if len(history) > 1:
+        lines += ["Every run of this section (date, ratio, book / HF median step, load average when it ended): "
+                  + "; ".join(f"{h['date']}: {h['ratio']:.3f} ({h['book_s']:.2f} s / {h['hf_s']:.2f} s, load {h['load']})"
+                              for h in history)
+                  + ". When the machine is saturated (a step several times slower than quiet), both sides wait "
+                    "on the other processes and the ratio drifts toward 1.", ""]
     lv = results.get("levers")
     if lv:
         lines += [f"### What each lever is worth{when('levers')}", "",
@@ -579,7 +588,7 @@ def write_markdown(results: dict) -> str:
                   f"FLOPs of one step (forward + backward, `torch.utils.flop_counter`): book {mm['step_gflop']['book']} GFLOP, "
                   f"Hugging Face {mm['step_gflop']['hf']} GFLOP."]
         if "book_share_of_peak" in mm:
-            lines += ["", f"Achieved: book {mm['book_gflops_achieved']} GFLOP/s = {mm['book_share_of_peak']:.0%} of the matmul "
+            lines += ["", f"Achieved (step times of {mm.get('step_measured', 'this run')}): book {mm['book_gflops_achieved']} GFLOP/s = {mm['book_share_of_peak']:.0%} of the matmul "
                       f"rate; Hugging Face {mm['hf_gflops_achieved']} GFLOP/s = {mm['hf_share_of_peak']:.0%}. The rest of "
                       "the time goes to memory-bound work (dropout's random numbers, GELU, LayerNorm, softmax, the "
                       "optimizer)."]
@@ -614,7 +623,8 @@ def write_markdown(results: dict) -> str:
         if t.get("seconds"):
             lines += [f"**{t['seconds'] / 60:.1f} min** ({state}; goal ≤ {GOALS['make_test_s'] // 60} min: "
                       f"{'met' if t['seconds'] <= GOALS['make_test_s'] else 'NOT met'}); exit {t.get('returncode')}, "
-                      f"{t.get('summary', '')}.", ""]
+                      f"{t.get('summary', '').strip('= ')}."
+                      + (f" Failed: {', '.join(f'`{x}`' for x in t['failed'])}." if t.get("failed") else ""), ""]
         else:
             lines += [f"No figure: {state}.", ""]
     nb = results.get("notebooks")
@@ -629,8 +639,8 @@ def write_markdown(results: dict) -> str:
                   f"{'All inside their budgets.' if not over else f'Over budget or failed: {len(over)}.'}", "",
                   "| notebook | time | budget | measured | at once | load | |", "|---|---|---|---|---|---|---|"]
         for path, r in rows.items():
-            flag = "ok" if r["ok"] else ("OVER" if not r.get("error") else
-                                         "ERROR: " + r["error"][-160:].replace("|", "\\|"))
+            error = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", r.get("error") or "").split())
+            flag = "ok" if r["ok"] else ("OVER" if not error else "ERROR: " + error[-160:].replace("|", "\\|"))
             lines.append(f"| {path} | {r['seconds']:.1f} s | {r['budget_s']} s | {r.get('measured', '?')} | "
                          f"{r.get('jobs', nb['jobs'])} | {r.get('load_average', '?')} | {flag} |")
         lines.append("")
@@ -692,14 +702,18 @@ def main(argv=None) -> int:
         start = time.perf_counter()
         log(f"== {section}")
         if section == "matmul":
-            step = results.get("step") if "step" in measured else None
-            results[section] = bench_matmul(args, step)
+            results[section] = bench_matmul(args, results.get("step"))  # this run's step, or the last recorded
         else:
             results[section] = runners[section](args)
         if section == "maketest" and not args.with_make_test:
             continue
         results[section]["date"] = now()
         results[section]["section_wall_s"] = round(time.perf_counter() - start, 1)
+        if section == "step":  # every measurement of the ratio is kept: it depends on the load
+            s = results["step"]
+            results["step_history"] = results.get("step_history", [])[-19:] + [
+                {"date": s["date"], "ratio": s["ratio"], "book_s": s["book_s"], "hf_s": s["hf_s"],
+                 "load": round(os.getloadavg()[0], 1)}]
         measured.append(section)
     if "maketest" not in sections:
         results["maketest"] = bench_maketest(argparse.Namespace(with_make_test=False))
