@@ -98,14 +98,14 @@ def describe_figure(fig) -> str:
         return " ".join(text.replace("$", "").replace("{", "").replace("}", "").replace("\\", "").split())
 
     parts = []
-    suptitle = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) else ""
+    suptitle = fig.get_suptitle()
     for ax in fig.axes:
         if not ax.get_visible() or ax.get_label() == "<colorbar>":
             continue
         axis = [f"{name}: {plain(label)}" for name, label in (("x", ax.get_xlabel()), ("y", ax.get_ylabel())) if label]
         title = plain(ax.get_title())
         if title or axis:
-            parts.append(title + (f" ({', '.join(axis)})" if axis else ""))
+            parts.append(" ".join(p for p in (title, f"({', '.join(axis)})" if axis else "") if p))
     text = "Figure: " + plain(suptitle) + ". " if suptitle else "Figure. "
     text += "; ".join(p for p in parts if p)
     return text.strip() if len(text) <= 400 else text[:397].rstrip() + "..."
