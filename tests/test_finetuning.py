@@ -14,6 +14,7 @@ from rnn2bert.finetuning import (IGNORE, SequenceClassifier, SpanExtractor, Toke
                                  batches, best_span, bio_entities, encode_words, entity_f1, features,
                                  fine_tune, logistic_regression, pad, predict, span_f1, span_scores, trim)
 from rnn2bert.tokenizer import WordPieceTokenizer
+from test_bert import batch, randomize  # the same random weights and inputs as the BertModel tests
 
 transformers = pytest.importorskip("transformers")
 
@@ -26,10 +27,7 @@ def hf_and_book(hf_class: str, make_book, num_labels: int = 5):
     config = BertConfig(**SMALL)
     hf_config = transformers.BertConfig(**config.to_dict(), num_labels=num_labels)
     hf = getattr(transformers, hf_class)._from_config(hf_config, attn_implementation="eager")
-    g = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for name, p in hf.named_parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.2 + (1.0 if "LayerNorm.weight" in name else 0.0))
+    randomize(hf)
     book = make_book(BertModel(config))
     state = {hf_to_book_name(k): v for k, v in hf.state_dict().items() if "position_ids" not in k}
     missing, unexpected = book.load_state_dict(state, strict=False)
@@ -38,11 +36,8 @@ def hf_and_book(hf_class: str, make_book, num_labels: int = 5):
 
 
 def inputs():
-    g = torch.Generator().manual_seed(1)
-    input_ids = torch.randint(5, 100, (2, 9), generator=g)
-    input_ids[1, 7:] = 0
-    token_type_ids = torch.tensor([[0] * 4 + [1] * 5, [0] * 3 + [1] * 4 + [0] * 2])
-    attention_mask = torch.tensor([[1] * 9, [1] * 7 + [0] * 2])
+    """test_bert's two sentence pairs (the second padded), as keyword arguments."""
+    input_ids, token_type_ids, attention_mask = batch()
     return dict(input_ids=input_ids, token_type_ids=token_type_ids, attention_mask=attention_mask)
 
 
