@@ -442,6 +442,27 @@ def test_each_chapter_page_offers_its_notebook_for_download(site):
             assert nbformat.read(served, as_version=4).cells, served
 
 
+def test_chinese_prose_has_no_stray_spaces_from_line_breaks(site):
+    """A wrapped line between two Chinese characters would show as a space (_ext/cjk_linebreaks.py)."""
+    cjk_break = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef][ \t]*\n[ \t]*[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]")
+    found = []
+    for stem in chapter_pairs():
+        html = re.sub(r"<(pre|script|style)\b.*?</\1>", "", chapter_html(site, "zh", stem).read_text(encoding="utf-8"), flags=re.S)
+        found += [f"{stem}: {m.group(0)!r}" for m in cjk_break.finditer(html.split("<article", 1)[-1])]
+    assert not found, "\n".join(found[:10])
+
+
+def test_cjk_line_joining_keeps_latin_spacing():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "_ext"))
+    from cjk_linebreaks import join_lines
+
+    assert join_lines("第一行。\n第二行") == "第一行。第二行"
+    assert join_lines("用 softmax\n计算") == "用 softmax\n计算"        # Latin on one side: the space stays
+    assert join_lines("计算\nsoftmax") == "计算\nsoftmax"
+
+
 def test_launch_buttons_are_off_by_default(site):
     """No repository URL, no launch service: no page links to Binder or Colab (see _config.yml to turn them on)."""
     config = (ROOT / "_config.yml").read_text(encoding="utf-8")
