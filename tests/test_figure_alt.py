@@ -5,7 +5,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from rnn2bert.plotting import add_alt_text_to_inline_figures, describe_figure  # noqa: E402
+from rnn2bert.plotting import add_alt_text_to_inline_figures, describe_figure, use_book_style  # noqa: E402
+
+use_book_style()  # the Chinese font: figures here are rendered, as in a notebook
 
 
 def test_description_reads_titles_and_labels_in_plain_letters():
@@ -39,4 +41,32 @@ def test_inline_figures_carry_the_description():
     ax.set_title("loss · 损失")
     metadata = backend_inline._fetch_figure_metadata(fig)
     plt.close(fig)
-    assert metadata["image/png"]["alt"] == "Figure. loss · 损失"
+    assert metadata == {"image/svg+xml": {"alt": "Figure. loss · 损失"}}
+
+
+def test_inline_figures_are_deterministic_opaque_svg_or_a_2x_png():
+    """SVG by default (same bytes twice, white background, glyphs as paths, no date); a figure
+    whose SVG would exceed SVG_LIMIT is sent as a PNG at twice the resolution instead."""
+    import numpy as np
+
+    from rnn2bert import plotting
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1, 2], [1, 0, 2])
+    ax.set_title("loss · 损失")
+    assert plotting.inline_format(fig) == "image/svg+xml"
+    first, second = plotting._svg_formatter(fig), plotting._svg_formatter(fig)
+    assert first == second and plotting._png_formatter(fig) is None
+    assert "<dc:date>" not in first and "<text" not in first  # no time stamp; text drawn as paths
+    background = first.split('<g id="patch_1">', 1)[1][:400]
+    assert "fill: #ffffff" in background, background
+    plt.close(fig)
+
+    fig, ax = plt.subplots()
+    ax.scatter(*np.random.default_rng(0).normal(size=(2, 20_000)), s=2)
+    assert plotting.inline_format(fig) == "image/png"
+    assert plotting._svg_formatter(fig) is None
+    data, metadata = plotting._png_formatter(fig)
+    width_in, height_in = fig.get_size_inches()
+    assert metadata["width"] <= width_in * fig.dpi  # shown at its size, with twice the pixels
+    plt.close(fig)

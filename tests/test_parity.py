@@ -32,7 +32,8 @@ def test_same_cells_code_and_outputs(en, zh):
         assert ca.metadata.get("tags", []) == cb.metadata.get("tags", []), f"cell {i}: tags differ"
         if "nbval-ignore-output" not in ca.metadata.get("tags", []):
             assert text_outputs(ca) == text_outputs(cb), f"code cell {i}: text outputs differ"
-        n_img = [sum("image/png" in o.get("data", {}) for o in c.outputs) for c in (ca, cb)]
+        n_img = [sum(bool({"image/png", "image/svg+xml"} & set(o.get("data", {}))) for o in c.outputs)
+                 for c in (ca, cb)]
         assert n_img[0] == n_img[1], f"code cell {i}: number of figures differs"
 
 

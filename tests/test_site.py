@@ -389,7 +389,8 @@ def notebook_images(path: Path) -> int:
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
-    return sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    return sum(bool({"image/png", "image/svg+xml"} & set(o.get("data", {})))
+               for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
 
 
 IMG = re.compile(r"<img\b[^>]*>")
@@ -427,6 +428,12 @@ def test_figures_stay_legible_in_dark_mode(site):
             w, h = rgba.size
             if min(rgba.getpixel(xy)[3] for xy in [(0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1)]) < 255:
                 transparent.append(png.name)
+    # SVG figures (rnn2bert.plotting): matplotlib's first patch is the figure's background
+    for svg in sorted((site / "_images").glob("*.svg")):
+        text = svg.read_text(encoding="utf-8")
+        background = text.split('<g id="patch_1">', 1)[-1][:600]
+        if "fill: #ffffff" not in background and 'fill="#ffffff"' not in background:
+            transparent.append(svg.name)
     assert not transparent, f"figures with a transparent background: {transparent}"
 
 

@@ -1,10 +1,18 @@
-"""The book's figures: one style, a Chinese-capable font, and the attention heat map.
+"""The book's figures: one style, a Chinese-capable font, crisp output, and the attention heat map.
 
 Figures are shared by the English and Chinese editions (their code cells are identical), so
 labels are English or short bilingual pairs such as ``"query · 查询"``. The Chinese glyphs come
 from Noto Sans SC (SIL Open Font License), shipped by the PyPI package
 ``pylopdf-fonts-zh-cn``. It must come *first* in ``font.family``: matplotlib picks one font
 per text run, and a Latin font listed first would leave the Chinese characters as boxes.
+
+Figures are shown as SVG (sharp at any zoom, text drawn as paths so no font is needed to
+view them, an opaque white background that stays legible in the site's dark mode). A figure
+whose SVG would be heavy (a big heat map, thousands of points) falls back to a PNG at twice
+the resolution. Sizes: SVG lengths are points, 72 per inch, and a browser draws 1 pt as
+4/3 CSS px, so a ``PAGE_WIDTH``-inch figure fills the site's text column at 1280 px and its
+12 pt text is 16 px, the size of the body text. Wider figures are shrunk to the column on a
+desktop (their text with them) and scroll in their own box on a phone.
 """
 from __future__ import annotations
 
@@ -17,6 +25,10 @@ from matplotlib import font_manager
 
 CJK_FONT_FILE = "NotoSansSC-Regular.otf"
 CJK_FONT_NAME = "Noto Sans SC"
+FONT_SIZE = 12  # points: 16 CSS px when the figure is shown at its own size, like the body text
+PAGE_WIDTH = 7.0  # inches: 672 CSS px, the widest figure that fits the text column unshrunk
+SVG_LIMIT = 400_000  # bytes: a heavier figure is sent as a 2x PNG instead
+SVG_METADATA = {"Date": None}  # no time stamp: the same figure gives the same bytes
 
 
 def register_cjk_font() -> str:
@@ -28,11 +40,18 @@ def register_cjk_font() -> str:
 
 
 def use_book_style() -> None:
-    """Set the book's matplotlib style: CJK font first, quiet axes, crisp inline PNGs."""
+    """Set the book's matplotlib style: CJK font first, quiet axes, crisp inline SVG figures."""
     family = register_cjk_font()
     matplotlib.rcParams.update(
         {
             "font.family": [family, "DejaVu Sans"],
+            "font.size": FONT_SIZE,
+            "axes.titlesize": FONT_SIZE,
+            "axes.labelsize": FONT_SIZE,
+            "xtick.labelsize": FONT_SIZE - 1,
+            "ytick.labelsize": FONT_SIZE - 1,
+            "legend.fontsize": FONT_SIZE - 1,
+            "figure.titlesize": FONT_SIZE + 1,
             "mathtext.fontset": "dejavusans",
             "axes.unicode_minus": False,
             "axes.spines.top": False,
@@ -42,10 +61,14 @@ def use_book_style() -> None:
             "figure.dpi": 100,
             "savefig.dpi": 100,
             "savefig.bbox": "tight",
+            "figure.facecolor": "white",  # opaque: dark text must not sit on the dark-mode page
+            "savefig.facecolor": "white",
             "image.cmap": "viridis",
             "svg.hashsalt": "rnn2bert",
+            "svg.fonttype": "path",  # glyphs as paths: the figure needs no font to be seen
         }
     )
+    use_crisp_inline_figures()
     add_alt_text_to_inline_figures()
 
 
@@ -68,7 +91,7 @@ def attention_heatmap(
     w = np.asarray(weights.detach().cpu() if hasattr(weights, "detach") else weights, dtype=float)
     keys = list(queries if keys is None else keys)
     if ax is None:
-        _, ax = plt.subplots(figsize=(0.55 * len(keys) + 1.6, 0.45 * len(queries) + 1.0))
+        _, ax = plt.subplots(figsize=(0.62 * len(keys) + 1.8, 0.5 * len(queries) + 1.2))
     ax.imshow(w, cmap=cmap, vmin=0.0, vmax=max(1e-9, float(w.max())), aspect="auto")
     ax.set_xticks(range(len(keys)), keys, rotation=45, ha="right")
     ax.set_yticks(range(len(queries)), list(queries))
@@ -81,7 +104,8 @@ def attention_heatmap(
         for i in range(w.shape[0]):
             for j in range(w.shape[1]):
                 color = "white" if w[i, j] > 0.6 * w.max() else "black"
-                ax.text(j, i, f"{w[i, j]:.2f}", ha="center", va="center", fontsize=8, color=color)
+                ax.text(j, i, f"{w[i, j]:.2f}", ha="center", va="center", fontsize=FONT_SIZE - 2,
+                        color=color)
     if title:
         ax.set_title(title)
     return ax
@@ -111,10 +135,71 @@ def describe_figure(fig) -> str:
     return text.strip() if len(text) <= 400 else text[:397].rstrip() + "..."
 
 
+def figure_svg(fig) -> str:
+    """The figure as deterministic SVG text (white background, glyphs as paths, no date)."""
+    import io
+
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight", facecolor="white", metadata=SVG_METADATA)
+    return buffer.getvalue()
+
+
+def inline_format(fig) -> str:
+    """``"image/svg+xml"`` for the figure, or ``"image/png"`` (2x) when its SVG exceeds ``SVG_LIMIT``.
+
+    The SVG is kept on the figure until the formatter that shows it takes it (one render).
+    """
+    svg = getattr(fig, "_rnn2bert_svg", None)
+    if svg is None:
+        svg = fig._rnn2bert_svg = figure_svg(fig)
+    return "image/svg+xml" if len(svg.encode()) <= SVG_LIMIT else "image/png"
+
+
+def _svg_formatter(fig):
+    if not fig.axes and not fig.lines:  # an empty figure shows nothing, as IPython's own
+        return None
+    fits = inline_format(fig) == "image/svg+xml"
+    svg = fig.__dict__.pop("_rnn2bert_svg", None)
+    return svg if fits else None
+
+
+def _png_formatter(fig):
+    if not fig.axes and not fig.lines:
+        return None
+    fits = inline_format(fig) == "image/svg+xml"
+    fig.__dict__.pop("_rnn2bert_svg", None)
+    if fits:
+        return None
+    from IPython.core.pylabtools import retina_figure
+
+    return retina_figure(fig, base64=True, facecolor="white")
+
+
+def use_crisp_inline_figures() -> None:
+    """Show inline figures as SVG, or as a 2x PNG when the SVG would be heavy (see ``inline_format``)."""
+    try:
+        from IPython import get_ipython
+        from matplotlib.figure import Figure
+        # Importing the inline backend installs its own PNG formatter (once): do it first.
+        from matplotlib_inline import backend_inline  # noqa: F401
+    except ImportError:  # not in Jupyter: nothing to do
+        return
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "display_formatter"):  # a script, not a notebook
+        return
+    formatters = shell.display_formatter.formatters
+    for formatter in formatters.values():
+        formatter.pop(Figure, None)
+    formatters["image/svg+xml"].for_type(Figure, _svg_formatter)
+    formatters["image/png"].for_type(Figure, _png_formatter)
+
+
 def add_alt_text_to_inline_figures() -> None:
     """Make Jupyter's inline figures carry :func:`describe_figure` as ``alt`` in their output metadata.
 
-    The book's site turns that metadata into the ``<img alt=...>`` (``_ext/figure_alt.py``).
+    The alt text goes under the figure's own format (``image/svg+xml`` or ``image/png``, see
+    :func:`inline_format`). The book's site turns it into the ``<img alt=...>``
+    (``_ext/figure_alt.py``).
     """
     try:
         from matplotlib_inline import backend_inline
@@ -126,7 +211,9 @@ def add_alt_text_to_inline_figures() -> None:
 
     def fetch_figure_metadata(fig):
         metadata = dict(original(fig) or {})
-        metadata["image/png"] = {**metadata.get("image/png", {}), "alt": describe_figure(fig)}
+        metadata.pop("needs_background", None)  # the figures are opaque
+        mime = inline_format(fig)
+        metadata[mime] = {**metadata.get(mime, {}), "alt": describe_figure(fig)}
         return metadata
 
     fetch_figure_metadata.adds_alt_text = True
