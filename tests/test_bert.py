@@ -65,7 +65,7 @@ def test_names_round_trip():
         assert hf_to_book_name(book_to_hf_name(name)) == name
         assert book_to_hf_name(name) in hf_names
     assert hf_to_book_name("bert.encoder.layer.3.attention.output.LayerNorm.gamma") == \
-        "bert.encoder.layers.3.attention_norm.weight"
+        "bert.encoder.layers.3.norm1.weight"
 
 
 def test_bert_model_equals_hugging_face():

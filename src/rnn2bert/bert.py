@@ -1,11 +1,12 @@
-"""BERT (chapter 08): a stack of Transformer encoder layers, read bidirectionally.
+"""BERT (chapter 08): the encoder stack of chapter 07, read bidirectionally.
 
 The pieces, in the order the data flows through them::
 
     input_ids, token_type_ids  (B, L)
       └─ BertEmbeddings   word + segment (token type) + position, all learned -> LayerNorm -> dropout
-      └─ BertEncoder      num_hidden_layers × BertLayer (multi-head self-attention, feed-forward,
-                          each wrapped in "x + sublayer(x)" followed by LayerNorm: post-LN)
+      └─ BertEncoder      num_hidden_layers × BertLayer, which *is* chapter 07's post-LN
+                          ``transformer.EncoderLayer`` (self-attention, feed-forward, each wrapped
+                          in "LayerNorm(x + sublayer(x))"), built with BERT's options
       └─ BertPooler       dense + tanh on the vector of [CLS]
     BertForPreTraining adds BertPreTrainingHeads: masked-LM logits over the vocabulary (through the
     token-embedding matrix, transposed) and next-sentence logits (from the pooled [CLS]).
@@ -23,14 +24,22 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass, fields
-from functools import partial
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .attention import MultiHeadAttention
+from .masks import as_attention_mask
+from .transformer import EncoderLayer, get_activation
+
+__all__ = [
+    "BertConfig", "parameter_breakdown", "count_parameters", "BertEmbeddings", "BertLayer",
+    "BertEncoder", "BertPooler", "BertOutput", "init_bert_weights", "as_attention_mask",
+    "BertModel", "BertPreTrainingHeads", "BertPreTrainingOutput", "BertForPreTraining",
+    "HF_TO_BOOK", "hf_to_book_name", "book_to_hf_name", "read_hf_weights", "load_hf_state_dict",
+]  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- configuration
@@ -58,7 +67,7 @@ class BertConfig:
     pad_token_id: int = 0
 
     # Hugging Face fields that would change the architecture, with the only value built here.
-    _REQUIRED = {"position_embedding_type": "absolute", "is_decoder": False,
+    _REQUIRED: ClassVar[dict] = {"position_embedding_type": "absolute", "is_decoder": False,
                  "add_cross_attention": False, "tie_word_embeddings": True}
 
     @classmethod
@@ -117,17 +126,6 @@ def count_parameters(config: BertConfig, *, pretraining_heads: bool = False) -> 
     return sum(parts.values())
 
 
-ACTIVATIONS = {"gelu": nn.GELU, "gelu_new": partial(nn.GELU, approximate="tanh"), "relu": nn.ReLU}
-
-
-def activation(name: str) -> nn.Module:
-    """``hidden_act`` -> module. ``"gelu"`` is the exact GELU, x·Φ(x) with the normal CDF Φ."""
-    if name not in ACTIVATIONS:
-        raise ValueError(f"hidden_act={name!r} is not one of {sorted(ACTIVATIONS)} · "
-                         f"不支持的激活函数 {name!r}")
-    return ACTIVATIONS[name]()
-
-
 # ----------------------------------------------------------------------------- the model
 class BertEmbeddings(nn.Module):
     """Token + segment + position embeddings (all three learned), then LayerNorm and dropout.
@@ -158,11 +156,16 @@ class BertEmbeddings(nn.Module):
         return self.dropout(self.layer_norm(x))
 
 
-class BertLayer(nn.Module):
-    """One encoder layer, post-LN:
+class BertLayer(EncoderLayer):
+    """One encoder layer: chapter 07's ``EncoderLayer``, post-LN, with BERT's options::
 
-        x = LayerNorm(x + Dropout(MultiHeadAttention(x, x, x)))
-        x = LayerNorm(x + Dropout(W_2 · GELU(W_1 x + b_1) + b_2))
+        x = LayerNorm(x + Dropout(MultiHeadAttention(x, x, x)))      # ε = layer_norm_eps (1e-12)
+        x = LayerNorm(x + Dropout(W_2 · GELU(W_1 x + b_1) + b_2))    # no dropout inside the FFN
+
+    The parameters are the ``EncoderLayer``'s (``self_attn``, ``norm1``, ``ffn``, ``norm2``), so
+    an ``EncoderLayer(H, A, I, activation="gelu", eps=1e-12)`` loads a ``BertLayer``'s state dict
+    and computes the same function. Only the call differs, as in Hugging Face: the attention
+    weights are returned, not stored.
 
     ``forward(x (B, L, H), mask (B, 1, 1, L) bool)`` -> ``(x (B, L, H), weights (B, h, L, L))``;
     with ``output_attentions=False`` the weights are ``None`` and the attention takes its fast path.
@@ -171,24 +174,25 @@ class BertLayer(nn.Module):
     """
 
     def __init__(self, config: BertConfig):
-        super().__init__()
-        H, eps = config.hidden_size, config.layer_norm_eps
-        self.attention = MultiHeadAttention(H, config.num_attention_heads,
-                                            dropout=config.attention_probs_dropout_prob)
-        self.attention_norm = nn.LayerNorm(H, eps=eps)
-        self.ffn_in = nn.Linear(H, config.intermediate_size)   # W_1: H -> intermediate_size
-        self.activation = activation(config.hidden_act)
-        self.ffn_out = nn.Linear(config.intermediate_size, H)  # W_2: intermediate_size -> H
-        self.ffn_norm = nn.LayerNorm(H, eps=eps)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        super().__init__(
+            config.hidden_size,
+            config.num_attention_heads,
+            config.intermediate_size,
+            dropout=config.hidden_dropout_prob,
+            activation=config.hidden_act,
+            eps=config.layer_norm_eps,
+            attention_dropout=config.attention_probs_dropout_prob,
+            ffn_dropout=0.0,
+        )
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, output_attentions: bool = True,
-                rows: torch.Tensor | None = None):
-        query = x if rows is None else x.gather(1, rows[..., None].expand(-1, -1, x.size(-1)))  # (B, M, H)
-        attended, weights = self.attention(query, x, x, mask, need_weights=output_attentions)
-        x = self.attention_norm(query + self.dropout(attended))
-        x = self.ffn_norm(x + self.dropout(self.ffn_out(self.activation(self.ffn_in(x)))))
-        return x, weights
+    def forward(
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        output_attentions: bool = True,
+        rows: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return self.forward_with_weights(x, mask, need_weights=output_attentions, rows=rows)
 
 
 class BertEncoder(nn.Module):
@@ -249,12 +253,6 @@ def init_bert_weights(module: nn.Module, std: float) -> None:
     if isinstance(module, nn.LayerNorm):
         nn.init.ones_(module.weight)
         nn.init.zeros_(module.bias)
-
-
-def as_attention_mask(attention_mask: torch.Tensor | None) -> torch.Tensor | None:
-    """Hugging Face's ``(B, L)`` 1/0 -> the book's boolean ``(B, 1, 1, L)``, True = may attend
-    (the shape of ``masks.padding_mask``): every query may attend to the real tokens only."""
-    return None if attention_mask is None else attention_mask.bool()[:, None, None, :]
 
 
 class HFCheckpoint:
@@ -332,7 +330,7 @@ class BertPreTrainingHeads(nn.Module):
         super().__init__()
         H = config.hidden_size
         self.mlm_dense = nn.Linear(H, H)
-        self.activation = activation(config.hidden_act)
+        self.activation = get_activation(config.hidden_act)
         self.mlm_norm = nn.LayerNorm(H, eps=config.layer_norm_eps)
         self.mlm_decoder = nn.Linear(H, config.vocab_size)
         self.nsp = nn.Linear(H, 2)  # 0 = B follows A, 1 = B is a random sentence
@@ -400,14 +398,14 @@ HF_TO_BOOK = (
     # Hugging Face name fragment               the book's
     ("embeddings.LayerNorm.",                  "embeddings.layer_norm."),
     ("encoder.layer.",                         "encoder.layers."),
-    ("attention.self.query.",                  "attention.w_q."),
-    ("attention.self.key.",                    "attention.w_k."),
-    ("attention.self.value.",                  "attention.w_v."),
-    ("attention.output.dense.",                "attention.w_o."),
-    ("attention.output.LayerNorm.",            "attention_norm."),
-    ("intermediate.dense.",                    "ffn_in."),
-    ("output.dense.",                          "ffn_out."),
-    ("output.LayerNorm.",                      "ffn_norm."),
+    ("attention.self.query.",                  "self_attn.w_q."),
+    ("attention.self.key.",                    "self_attn.w_k."),
+    ("attention.self.value.",                  "self_attn.w_v."),
+    ("attention.output.dense.",                "self_attn.w_o."),
+    ("attention.output.LayerNorm.",            "norm1."),
+    ("intermediate.dense.",                    "ffn.linear1."),
+    ("output.dense.",                          "ffn.linear2."),
+    ("output.LayerNorm.",                      "norm2."),
     ("cls.predictions.transform.dense.",       "heads.mlm_dense."),
     ("cls.predictions.transform.LayerNorm.",   "heads.mlm_norm."),
     ("cls.predictions.bias",                   "heads.mlm_decoder.bias"),
@@ -420,7 +418,7 @@ HF_IGNORED = re.compile(r"(^|\.)embeddings\.(position_ids|token_type_ids)$"
 
 
 def hf_to_book_name(name: str) -> str:
-    """``"encoder.layer.0.attention.self.query.weight"`` -> ``"encoder.layers.0.attention.w_q.weight"``.
+    """``"encoder.layer.0.attention.self.query.weight"`` -> ``"encoder.layers.0.self_attn.w_q.weight"``.
     Old checkpoints call the LayerNorm parameters ``gamma``/``beta``: read them as ``weight``/``bias``."""
     name = re.sub(r"LayerNorm\.gamma$", "LayerNorm.weight", name)
     name = re.sub(r"LayerNorm\.beta$", "LayerNorm.bias", name)

@@ -1,9 +1,26 @@
-"""Attention masks (chapter 04). Boolean, **True = may attend**, as in PyTorch's
+"""Attention masks. Boolean, **True = may attend**, as in PyTorch's
 ``scaled_dot_product_attention``; combine masks with ``&``.
+
+Every mask of the book is here, in the order the chapters meet them:
+
+* chapter 04: ``padding_mask`` (from lengths) and ``causal_mask``;
+* chapter 07: ``source_mask`` and ``target_mask`` (from token ids, for the seq2seq Transformer);
+* chapter 08: ``as_attention_mask`` (from Hugging Face's 1/0 ``attention_mask``, for BERT);
+* chapter 11: ``prefix_mask`` (UniLM) and ``permutation_mask`` (XLNet).
+
+The three padding masks are one shape, ``key_mask``: ``(B, 1, 1, L_k)``, which broadcasts over
+``(B, num_heads, L_q, L_k)``: every query may attend to the real keys only. Every mask is created
+on the device of its input (or the ``device`` given).
 """
+
 from __future__ import annotations
 
 import torch
+
+
+def key_mask(real: torch.Tensor) -> torch.Tensor:
+    """``(B, L_k)``, True (or 1) at the keys that may be attended -> bool ``(B, 1, 1, L_k)``."""
+    return real.bool()[:, None, None, :]
 
 
 def padding_mask(lengths, max_len: int | None = None) -> torch.Tensor:
@@ -15,12 +32,30 @@ def padding_mask(lengths, max_len: int | None = None) -> torch.Tensor:
     lengths = torch.as_tensor(lengths)
     max_len = int(lengths.max()) if max_len is None else max_len
     real = torch.arange(max_len, device=lengths.device) < lengths[:, None]  # (B, L)
-    return real[:, None, None, :]
+    return key_mask(real)
 
 
 def causal_mask(size: int, device=None) -> torch.Tensor:
     """``(size, size)``, lower triangle True: position i may attend to positions 0..i only."""
     return torch.ones(size, size, dtype=torch.bool, device=device).tril()
+
+
+def source_mask(ids: torch.Tensor, pad_id: int) -> torch.Tensor:
+    """Token ids ``(B, L_src)`` -> bool ``(B, 1, 1, L_src)``: True at real tokens, so that no
+    query attends to the source padding (chapter 07)."""
+    return key_mask(ids != pad_id)
+
+
+def target_mask(ids: torch.Tensor, pad_id: int) -> torch.Tensor:
+    """Token ids ``(B, L_tgt)`` -> bool ``(B, 1, L_tgt, L_tgt)``: position ``i`` may attend to
+    the real (non-padding) tokens at positions ``0 … i`` (chapter 07)."""
+    return causal_mask(ids.size(1), device=ids.device) & source_mask(ids, pad_id)
+
+
+def as_attention_mask(attention_mask: torch.Tensor | None) -> torch.Tensor | None:
+    """Hugging Face's ``attention_mask`` ``(B, L)``, 1 at real tokens and 0 at padding -> the
+    book's bool ``(B, 1, 1, L)`` (chapter 08); ``None`` stays ``None`` (attend everywhere)."""
+    return None if attention_mask is None else key_mask(attention_mask)
 
 
 def prefix_mask(size: int, prefix_len: int, device=None) -> torch.Tensor:

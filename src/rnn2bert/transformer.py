@@ -17,22 +17,54 @@ Attention maps: every forward pass stores the attention weights, detached, on th
 that computed them — ``EncoderLayer.attn_weights``, ``DecoderLayer.self_attn_weights`` and
 ``DecoderLayer.cross_attn_weights``, each ``(batch, num_heads, L_q, L_k)``. For example
 ``model.decoder.layers[-1].cross_attn_weights[0, h]`` is head ``h``'s cross-attention map
-for the first sentence after ``model(src, tgt_in)``.
+for the first sentence after ``model(src, tgt_in)``. ``EncoderLayer.forward_with_weights``
+returns them instead, and can skip them (the fast attention path).
+
+BERT (chapter 08, ``rnn2bert.bert``) is a stack of these layers: ``BertLayer`` is
+an ``EncoderLayer`` built with BERT's options (GELU, ``eps=1e-12``, no dropout inside the
+feed-forward network), nothing more.
 
 Masks are boolean, **True = may attend** (``rnn2bert.masks``). PyTorch's modules take
 the opposite convention (True = blocked) in ``src_key_padding_mask`` and boolean
 ``tgt_mask``.
 """
+
 from __future__ import annotations
+
+from functools import partial
 
 import torch
 from torch import nn
 
 from .attention import MultiHeadAttention
-from .masks import causal_mask
+from .masks import source_mask, target_mask
 from .positional import PositionalEncoding
 
-_ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU}
+__all__ = [
+    "ACTIVATIONS", "get_activation", "at_rows", "FeedForward", "EncoderLayer", "DecoderLayer", "Encoder",
+    "Decoder", "Transformer", "source_mask", "target_mask",
+]  # fmt: skip
+
+# The one activation table of the library: the Transformer's ReLU, BERT's exact GELU, and the
+# tanh approximation of GELU that GPT-2 and some BERT checkpoints use (Hugging Face's names).
+ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "gelu_new": partial(nn.GELU, approximate="tanh")}
+
+
+def get_activation(name: str) -> nn.Module:
+    """``"relu"`` (the paper), ``"gelu"`` (BERT: the exact GELU, x·Φ(x) with the normal CDF Φ)
+    or ``"gelu_new"`` (GELU's tanh approximation) -> a fresh module."""
+    if name not in ACTIVATIONS:
+        raise ValueError(
+            f"activation {name!r} is not one of {sorted(ACTIVATIONS)} · "
+            f"不支持的激活函数 {name!r}(可选 {sorted(ACTIVATIONS)})"
+        )
+    return ACTIVATIONS[name]()
+
+
+def at_rows(x: torch.Tensor, rows: torch.Tensor | None) -> torch.Tensor:
+    """``x`` ``(B, L, d)`` at the positions ``rows`` ``(B, M)`` -> ``(B, M, d)``; all of ``x``
+    when ``rows`` is None."""
+    return x if rows is None else x.gather(1, rows[..., None].expand(-1, -1, x.size(-1)))
 
 
 class FeedForward(nn.Module):
@@ -40,15 +72,13 @@ class FeedForward(nn.Module):
 
     The same two-layer network is applied to every token separately.
     ``(batch, L, d_model)`` -> ``(batch, L, d_ff)`` -> ``(batch, L, d_model)``.
-    ``activation`` is ``"relu"`` (the paper) or ``"gelu"`` (BERT).
+    ``activation`` is a name in ``ACTIVATIONS``: ``"relu"`` (the paper) or ``"gelu"`` (BERT).
     """
 
     def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0, activation: str = "relu"):
         super().__init__()
-        if activation not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, not {activation!r}")
         self.linear1 = nn.Linear(d_model, d_ff)
-        self.activation = _ACTIVATIONS[activation]()
+        self.activation = get_activation(activation)
         self.dropout = nn.Dropout(dropout)
         self.linear2 = nn.Linear(d_ff, d_model)
 
@@ -63,31 +93,66 @@ class EncoderLayer(nn.Module):
     ``(batch, num_heads, L, L)``, True = may attend (e.g. ``masks.padding_mask`` gives
     ``(batch, 1, 1, L)``). Returns ``(batch, L, d_model)`` and stores the attention weights
     ``(batch, num_heads, L, L)`` in ``self.attn_weights``.
+
+    The options after ``*`` are the ones BERT needs (``rnn2bert.bert.BertLayer`` sets them):
+    ``eps``, the LayerNorms' ε (PyTorch's default 1e-5; BERT uses 1e-12); ``attention_dropout``,
+    the dropout on the attention weights, and ``ffn_dropout``, the one inside the feed-forward
+    network, both ``dropout`` by default as in PyTorch (BERT: 0.1 and 0).
     """
 
-    def __init__(self, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.0,
-                 activation: str = "relu", norm_first: bool = False):
+    def __init__(
+        self,
+        d_model: int,
+        num_heads: int,
+        d_ff: int,
+        dropout: float = 0.0,
+        activation: str = "relu",
+        norm_first: bool = False,
+        *,
+        eps: float = 1e-5,
+        attention_dropout: float | None = None,
+        ffn_dropout: float | None = None,
+    ):
         super().__init__()
+        attention_dropout = dropout if attention_dropout is None else attention_dropout
+        ffn_dropout = dropout if ffn_dropout is None else ffn_dropout
         self.norm_first = norm_first
-        self.self_attn = MultiHeadAttention(d_model, num_heads, dropout=dropout)
-        self.ffn = FeedForward(d_model, d_ff, dropout, activation)
-        self.norm1, self.norm2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
+        self.self_attn = MultiHeadAttention(d_model, num_heads, dropout=attention_dropout)
+        self.ffn = FeedForward(d_model, d_ff, ffn_dropout, activation)
+        self.norm1, self.norm2 = nn.LayerNorm(d_model, eps=eps), nn.LayerNorm(d_model, eps=eps)
         self.dropout1, self.dropout2 = nn.Dropout(dropout), nn.Dropout(dropout)
         self.attn_weights: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        if self.norm_first:  # Pre-LN
-            x = x + self._self_attention(self.norm1(x), mask)
-            x = x + self.dropout2(self.ffn(self.norm2(x)))
-        else:  # Post-LN, as in the paper
-            x = self.norm1(x + self._self_attention(x, mask))
-            x = self.norm2(x + self.dropout2(self.ffn(x)))
+        x, weights = self.forward_with_weights(x, mask)
+        self.attn_weights = weights.detach()
         return x
 
-    def _self_attention(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        out, weights = self.self_attn(x, x, x, mask)
-        self.attn_weights = weights.detach()
-        return self.dropout1(out)
+    def forward_with_weights(
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        need_weights: bool = True,
+        rows: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The layer, returning ``(x (batch, L, d_model), weights (batch, num_heads, L, L))``.
+
+        ``need_weights=False``: no weights (``None``) and the attention's fast path, same output.
+        ``rows`` ``(batch, M)`` long: compute the output only at those positions, whose queries
+        still attend to every position -> ``(batch, M, d_model)``. The mask must then be the same
+        for every query (a padding mask); pretraining uses it for the last layer.
+        """
+        h = self.norm1(x) if self.norm_first else x  # what self-attention reads
+        query = at_rows(h, rows)
+        residual = query if h is x else at_rows(x, rows)
+        attended, weights = self.self_attn(query, h, h, mask, need_weights=need_weights)
+        if self.norm_first:  # Pre-LN
+            x = residual + self.dropout1(attended)
+            x = x + self.dropout2(self.ffn(self.norm2(x)))
+        else:  # Post-LN, as in the paper (and BERT)
+            x = self.norm1(residual + self.dropout1(attended))
+            x = self.norm2(x + self.dropout2(self.ffn(x)))
+        return x, weights
 
 
 class DecoderLayer(nn.Module):
@@ -105,14 +170,23 @@ class DecoderLayer(nn.Module):
     ``self.cross_attn_weights`` ``(batch, num_heads, L_tgt, L_src)``.
     """
 
-    def __init__(self, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.0,
-                 activation: str = "relu", norm_first: bool = False):
+    def __init__(
+        self,
+        d_model: int,
+        num_heads: int,
+        d_ff: int,
+        dropout: float = 0.0,
+        activation: str = "relu",
+        norm_first: bool = False,
+        *,
+        eps: float = 1e-5,
+    ):
         super().__init__()
         self.norm_first = norm_first
         self.self_attn = MultiHeadAttention(d_model, num_heads, dropout=dropout)
         self.cross_attn = MultiHeadAttention(d_model, num_heads, dropout=dropout)
         self.ffn = FeedForward(d_model, d_ff, dropout, activation)
-        self.norm1, self.norm2, self.norm3 = (nn.LayerNorm(d_model) for _ in range(3))
+        self.norm1, self.norm2, self.norm3 = (nn.LayerNorm(d_model, eps=eps) for _ in range(3))
         self.dropout1, self.dropout2, self.dropout3 = (nn.Dropout(dropout) for _ in range(3))
         self.self_attn_weights: torch.Tensor | None = None
         self.cross_attn_weights: torch.Tensor | None = None
@@ -149,14 +223,24 @@ class Encoder(nn.Module):
     ``forward(x, mask=None)``: x ``(batch, L_src, d_model)`` -> ``(batch, L_src, d_model)``.
     """
 
-    def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int,
-                 dropout: float = 0.0, activation: str = "relu", norm_first: bool = False):
+    def __init__(
+        self,
+        num_layers: int,
+        d_model: int,
+        num_heads: int,
+        d_ff: int,
+        dropout: float = 0.0,
+        activation: str = "relu",
+        norm_first: bool = False,
+        *,
+        eps: float = 1e-5,
+    ):
         super().__init__()
         self.layers = nn.ModuleList(
-            EncoderLayer(d_model, num_heads, d_ff, dropout, activation, norm_first)
+            EncoderLayer(d_model, num_heads, d_ff, dropout, activation, norm_first, eps=eps)
             for _ in range(num_layers)
         )
-        self.norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
+        self.norm = nn.LayerNorm(d_model, eps=eps) if norm_first else nn.Identity()
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         for layer in self.layers:
@@ -172,14 +256,24 @@ class Decoder(nn.Module):
     memory ``(batch, L_src, d_model)`` -> ``(batch, L_tgt, d_model)``.
     """
 
-    def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int,
-                 dropout: float = 0.0, activation: str = "relu", norm_first: bool = False):
+    def __init__(
+        self,
+        num_layers: int,
+        d_model: int,
+        num_heads: int,
+        d_ff: int,
+        dropout: float = 0.0,
+        activation: str = "relu",
+        norm_first: bool = False,
+        *,
+        eps: float = 1e-5,
+    ):
         super().__init__()
         self.layers = nn.ModuleList(
-            DecoderLayer(d_model, num_heads, d_ff, dropout, activation, norm_first)
+            DecoderLayer(d_model, num_heads, d_ff, dropout, activation, norm_first, eps=eps)
             for _ in range(num_layers)
         )
-        self.norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
+        self.norm = nn.LayerNorm(d_model, eps=eps) if norm_first else nn.Identity()
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor,
                 self_mask: torch.Tensor | None = None,
@@ -187,18 +281,6 @@ class Decoder(nn.Module):
         for layer in self.layers:
             x = layer(x, memory, self_mask, memory_mask)
         return self.norm(x)
-
-
-def source_mask(src: torch.Tensor, pad_id: int) -> torch.Tensor:
-    """Token ids ``(batch, L_src)`` -> bool ``(batch, 1, 1, L_src)``: True at real tokens,
-    so that no query attends to the source padding."""
-    return (src != pad_id)[:, None, None, :]
-
-
-def target_mask(tgt: torch.Tensor, pad_id: int) -> torch.Tensor:
-    """Token ids ``(batch, L_tgt)`` -> bool ``(batch, 1, L_tgt, L_tgt)``: position ``i``
-    may attend to the real (non-padding) tokens at positions ``0 … i``."""
-    return causal_mask(tgt.size(1), device=tgt.device) & source_mask(tgt, pad_id)
 
 
 class Transformer(nn.Module):
@@ -226,8 +308,9 @@ class Transformer(nn.Module):
         self.src_embed = nn.Embedding(src_vocab_size, d_model)
         self.tgt_embed = nn.Embedding(tgt_vocab_size, d_model)
         self.positional = PositionalEncoding(d_model, max_len, dropout)  # scales by √d_model
-        sizes = (num_layers, d_model, num_heads, d_ff, dropout, activation, norm_first)
-        self.encoder, self.decoder = Encoder(*sizes), Decoder(*sizes)
+        sizes = dict(num_layers=num_layers, d_model=d_model, num_heads=num_heads, d_ff=d_ff,
+                     dropout=dropout, activation=activation, norm_first=norm_first)
+        self.encoder, self.decoder = Encoder(**sizes), Decoder(**sizes)
         self.output_layer = nn.Linear(d_model, tgt_vocab_size)
         if tie_embeddings:
             self.output_layer.weight = self.tgt_embed.weight
