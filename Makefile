@@ -6,6 +6,7 @@
 #   make serve      serve _build/html on http://localhost:8000
 #   make pretrain   pretrain the book's tiny English and Chinese BERTs into checkpoints/ (~45 min)
 #   make bench      measure: site build, notebook times, attention, BERT step vs Hugging Face -> bench/results.md
+#   make diagrams   redraw the architecture diagrams chapters/{en,zh}/diagrams/*.svg
 #   make slides     reveal.js slides of every chapter, both languages, offline, into _build/slides
 #   make student-bundle   the students' zip (exercises, chapters, library; no solutions) in _build/
 #   make book SOLUTIONS=0 builds the site without the solution notebooks (for students)
@@ -18,10 +19,10 @@ STAMP  := $(VENV)/.installed
 JB     := $(VENV)/bin/jupyter-book
 SOLUTIONS ?= 1
 
-.PHONY: help venv book serve test execute exercises pretrain bench slides serve-slides student-bundle browser-deps clean
+.PHONY: help venv book serve test execute exercises diagrams pretrain bench slides serve-slides student-bundle browser-deps clean
 
 help:
-	@sed -n '2,13p' Makefile
+	@sed -n '2,14p' Makefile
 
 # (Re)install when the pins change. The constraints file pins every transitive package too.
 $(STAMP): requirements.txt requirements-dev.txt requirements-data.txt constraints.txt pyproject.toml
@@ -47,6 +48,9 @@ execute: $(STAMP)
 
 exercises: $(STAMP)
 	$(PY) -m rnn2bert.exercises.generate solutions exercises
+
+diagrams: $(STAMP)
+	$(PY) tools/diagrams.py
 
 # Reproduces checkpoints/ (seeded; ~45 min on 2 cores). More --steps give better models.
 pretrain: $(STAMP)
