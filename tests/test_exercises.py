@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from notebooks import CJK, LANGS, ROOT, notebooks, read
-from rnn2bert.exercises import REGISTRY, RESULTS, check
+from rnn2bert.exercises import REGISTRY, RESULTS, CheckResult, check, run_check
+from rnn2bert.exercises import core
 from rnn2bert.exercises.generate import exercise_notebook, stub_code
 
 CHECK_CALL = re.compile(r"""check\(\s*["'](ch\d\d\.\w+)["']""")
@@ -216,7 +217,7 @@ WRONG = {
     ],
     "ch05.merge_heads": [
         (lambda t: t.reshape(t.shape[0], t.shape[2], -1), "mixes tokens"),
-        (lambda t: t.permute(0, 2, 3, 1).reshape(t.shape[0], t.shape[2], -1), "right shape but wrong values"),
+        (lambda t: t.permute(0, 2, 3, 1).reshape(t.shape[0], t.shape[2], -1), "interleaved"),
     ],
     "ch05.multi_head_attention": [
         (lambda x, Wq, Wk, Wv, Wo, h: _mha(x, Wq, Wk, Wv, Wo, h, project=False), "output projection"),
@@ -459,3 +460,95 @@ def test_results_are_written_for_the_grader(tmp_path, monkeypatch):
         check("ch02.permutation", lambda Y, perm: Y)
     lines = path.read_text(encoding="utf-8").splitlines()
     assert [l.split('"status": ')[1].split('"')[1] for l in lines] == ["passed", "failed"]
+
+
+# ---- run_check: the interface the grader builds on ------------------------------------------
+
+def _softmax(x):
+    e = (x - x.max(-1, keepdim=True).values).exp()
+    return e / e.sum(-1, keepdim=True)
+
+
+def test_run_check_passes_fails_and_names_the_mistake(capsys):
+    RESULTS.clear()
+    right = run_check("ch02.softmax", _softmax)
+    assert isinstance(right, CheckResult)
+    assert (right.status, right.message, right.mistake) == ("passed", "", None)
+    wrong = run_check("ch02.softmax", lambda x: torch.softmax(x, dim=0))
+    assert wrong.status == "failed" and wrong.mistake and "wrong axis" in wrong.message
+    en, zh = wrong.message.split("\n", 1)
+    assert not CJK.search(en) and CJK.search(zh)
+    assert RESULTS == {}, "run_check records nothing"
+    assert capsys.readouterr() == ("", ""), "run_check prints nothing"
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_run_check_never_raises(hidden, monkeypatch):
+    monkeypatch.setattr(core, "TIME_LIMIT_S", 0.2)
+
+    def stub(*args):
+        raise NotImplementedError
+
+    def raises(*args):
+        raise ValueError("boom")
+
+    def loops(*args):
+        while True:
+            pass
+
+    def swallows(*args):  # an endless loop that catches Exception must still stop
+        while True:
+            try:
+                pass
+            except Exception:
+                pass
+
+    def no_return(*args):
+        torch.zeros(3)
+
+    for exercise_id in REGISTRY:
+        cases = {"stub": (stub, "not attempted"), "none": (None, "error"), "value": (torch.zeros(3), "error"),
+                 "number": (3, "error"), "raises": (raises, "error"), "loops": (loops, "error"),
+                 "swallows": (swallows, "error"), "no_return": (no_return, "failed")}
+        if exercise_id != "ch04.causal_mask":  # loops cost the time limit each: a sample is enough
+            cases.pop("swallows")
+        for case, (answer, status) in cases.items():
+            result = run_check(exercise_id, answer, hidden=hidden)
+            assert result.status == status, (exercise_id, case, result)
+            en, zh = result.message.split("\n", 1)
+            assert en and CJK.search(zh) and "Traceback" not in result.message, (exercise_id, case, result.message)
+    assert run_check("ch02.nope", _softmax).status == "error"
+
+
+def test_a_raising_answer_shows_its_line_not_the_check():
+    def scores(q, K):
+        return K @ q.no_such_attribute
+
+    result = run_check("ch02.scores", scores)
+    assert result.status == "error" and result.mistake == "raised_exception"
+    assert "AttributeError" in result.message and "no_such_attribute" in result.message
+    assert "core.py" not in result.message and "ch02.py" not in result.message
+
+
+def test_check_keeps_the_random_state():
+    import random
+
+    import numpy
+
+    torch.manual_seed(123), numpy.random.seed(123), random.seed(123)
+    before = torch.rand(3), numpy.random.rand(3), random.random()
+    for exercise_id in REGISTRY:
+        torch.manual_seed(123), numpy.random.seed(123), random.seed(123)
+        run_check(exercise_id, lambda *a: torch.manual_seed(0) and None)
+        run_check(exercise_id, lambda *a: (torch.rand(5), numpy.random.rand(5), random.random()))
+        after = torch.rand(3), numpy.random.rand(3), random.random()
+        assert torch.equal(after[0], before[0]) and (after[1] == before[1]).all() and after[2] == before[2], exercise_id
+
+
+def test_check_still_prints_and_raises(capsys):
+    check("ch02.softmax", _softmax)
+    assert capsys.readouterr().out == "✓ ch02.softmax — passed · 通过\n"
+    with pytest.raises(AssertionError) as info:
+        check("ch02.softmax", None)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert RESULTS["ch02.softmax"] == "failed"

@@ -42,6 +42,10 @@ def check_merge_heads(merge_heads) -> None:
         (heads.reshape(B, L, D), "You reshaped (B, h, L, d_k) straight to (B, L, d_model): that mixes tokens. "
          "Swap h and L back first (transpose(1, 2)), then reshape.",
          "你把 (B, h, L, d_k) 直接 reshape 成了 (B, L, d_model)：这会把不同词元混在一起。应先换回 h 与 L(transpose(1, 2))，再 reshape。"),
+        (heads.permute(0, 2, 3, 1).reshape(B, L, D), "The features come out interleaved (feature j of every head, then j + 1): "
+         "move the head axis next to the sequence axis, (B, L, h, d_k), so each head's d_k features stay together.",
+         "特征被交错排列了(每个头的第 j 个特征放在一起)：应把头的维度移到序列维度之后，得到 (B, L, h, d_k)，让每个头的 d_k 个特征连在一起。",
+         "interleaved_heads"),
     ])
 
 
