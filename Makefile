@@ -10,7 +10,9 @@
 #   make slides     reveal.js slides of every chapter, both languages, offline, into _build/slides
 #   make student-bundle   the students' zip (exercises, chapters, library; no solutions) in _build/
 #   make book SOLUTIONS=0 builds the site without the solution notebooks (for students)
-#   grading a folder of submissions: python -m rnn2bert.grading DIR --out grades.csv (teaching/)
+#   make otter      every chapter as an otter-grader assignment (hidden tests, points) into _build/otter
+#   make grading-deps   bubblewrap, which the grader's per-submission sandbox needs (Debian package)
+#   grading a folder of submissions: python -m rnn2bert.grading DIR --chapter NN --out grades.csv (teaching/)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -19,10 +21,10 @@ STAMP  := $(VENV)/.installed
 JB     := $(VENV)/bin/jupyter-book
 SOLUTIONS ?= 1
 
-.PHONY: help venv book serve test execute exercises diagrams pretrain bench slides serve-slides student-bundle browser-deps clean
+.PHONY: help venv book serve test execute exercises diagrams pretrain bench slides serve-slides student-bundle browser-deps otter grading-deps clean
 
 help:
-	@sed -n '2,14p' Makefile
+	@sed -n '2,16p' Makefile
 
 # (Re)install when the pins change. The constraints file pins every transitive package too.
 $(STAMP): requirements.txt requirements-dev.txt requirements-data.txt constraints.txt pyproject.toml
@@ -83,7 +85,22 @@ browser-deps:
 	  echo "browser-deps: not root or no apt-get: install chromium and fonts-noto-cjk yourself"; \
 	fi
 
-test: $(STAMP) browser-deps
+# The teaching kit's grading: otter-assign sources of every chapter, and the grader's sandbox.
+otter: $(STAMP)
+	@rm -rf _build/otter
+	$(PY) tools/otter_export.py --out _build/otter --assign
+
+grading-deps:
+	@if command -v bwrap >/dev/null 2>&1; then \
+	  echo "grading-deps: bubblewrap present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap) >/dev/null \
+	    || echo "grading-deps: could not install bubblewrap"; \
+	else \
+	  echo "grading-deps: not root or no apt-get: install bubblewrap yourself (the grader refuses to run without it, unless --sandbox none)"; \
+	fi
+
+test: $(STAMP) browser-deps grading-deps
 	$(PY) -m pytest -n 2 --dist loadfile --nbval tests chapters/en solutions/en
 
 clean:
