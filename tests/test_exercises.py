@@ -98,44 +98,7 @@ def _softmax_no_shift(x):
     return x.exp() / x.exp().sum(-1, keepdim=True)
 
 
-def _ch01_rnn(x, W_x, W_h, b, feed_back=True, transpose=False, states=slice(1, None)):
-    h = torch.zeros(x.shape[0], W_h.shape[0], dtype=x.dtype)
-    out = [h]
-    for t in range(x.shape[1]):
-        h = torch.tanh(x[:, t] @ W_x + (h @ (W_h.T if transpose else W_h) if feed_back else 0) + b)
-        out.append(h)
-    return torch.stack(out, dim=1)[:, states]
-
-
 WRONG = {
-    "ch01.rnn_step": [
-        (lambda x, h, Wx, Wh, b: x @ Wx + h @ Wh + b, "forgot the tanh"),
-        (lambda x, h, Wx, Wh, b: torch.tanh(x @ Wx + h @ Wh.T + b), "transposed"),
-        (lambda x, h, Wx, Wh, b: torch.tanh(x @ Wx + h @ Wh), "bias"),
-        (lambda x, h, Wx, Wh, b: torch.sigmoid(x @ Wx + h @ Wh + b), "sigmoid"),
-    ],
-    "ch01.rnn_forward": [
-        (lambda x, Wx, Wh, b: _ch01_rnn(x, Wx, Wh, b, feed_back=False), "previous state"),
-        (lambda x, Wx, Wh, b: _ch01_rnn(x, Wx, Wh, b, states=slice(0, -1)), "Off by one"),
-        (lambda x, Wx, Wh, b: _ch01_rnn(x, Wx, Wh, b, states=slice(0, None)), "L + 1 states"),
-        (lambda x, Wx, Wh, b: _ch01_rnn(x, Wx, Wh, b)[:, -1], "only the last state"),
-        (lambda x, Wx, Wh, b: _ch01_rnn(x, Wx, Wh, b, transpose=True), "transposed"),
-    ],
-    "ch01.gradient_factor": [
-        (lambda w, n: w * n, "*multiplies*"),
-        (lambda w, n: w ** (n - 1), "Off by one"),
-        (lambda w, n: n * w ** (n - 1), "with respect to w"),
-    ],
-    "ch01.receptive_field": [
-        (lambda L, k: L * k, "twice"),
-        (lambda L, k: L * (k - 1), "Off by one"),
-        (lambda L, k: k**L, "multiplicatively"),
-    ],
-    "ch01.layers_to_connect": [
-        (lambda n, k: math.ceil(n / k), "not by k"),
-        (lambda n, k: n // (k - 1), "Rounded down"),
-        (lambda n, k: n, "RNN's answer"),
-    ],
     "ch02.scores": [
         (lambda q, K: q * K, "did not sum over the d_k"),
         (lambda q, K: (K @ q) / (K.norm(dim=-1) * q.norm()), "cosine"),
@@ -336,10 +299,13 @@ WRONG = {
 }
 
 
-# Later chapters keep their wrong answers in tests/wrong_chNN.py (a dict named WRONG each),
-# so that a chapter's author touches only their own files.
+# Chapters keep their wrong answers in tests/wrong_chNN.py (a dict named WRONG each, and CORRECT:
+# other correct forms that must pass), so that a chapter's author touches only their own files.
+CORRECT = {}
 for _module in sorted(Path(__file__).parent.glob("wrong_ch*.py")):
-    WRONG.update(importlib.import_module(_module.stem).WRONG)
+    _loaded = importlib.import_module(_module.stem)
+    WRONG.update(_loaded.WRONG)
+    CORRECT.update(getattr(_loaded, "CORRECT", {}))
 
 
 def _ch09_replace(x, chosen, u, random_ids, mask_id, mask_frac=0.8, random_end=0.9, random_everywhere=False):
@@ -421,9 +387,9 @@ def _attend(Q, K, V, divisor):
     return weights @ V, weights
 
 
-def test_every_exercise_has_at_least_two_wrong_answers():
+def test_every_exercise_has_at_least_four_wrong_answers():
     for exercise_id in REGISTRY:
-        assert len(WRONG.get(exercise_id, [])) >= 2, f"{exercise_id}: add classic wrong answers to WRONG"
+        assert len(WRONG.get(exercise_id, [])) >= 4, f"{exercise_id}: add classic wrong answers to WRONG"
 
 
 @pytest.mark.parametrize("exercise_id,wrong,phrase",
@@ -436,6 +402,64 @@ def test_wrong_answer_is_named(exercise_id, wrong, phrase):
     assert phrase in message, f"expected the message to name the mistake ({phrase!r}), got:\n{message}"
     assert CJK.search(message), "the message must be bilingual"
     assert RESULTS[exercise_id] == "failed"
+
+
+@pytest.mark.parametrize("exercise_id,wrong,phrase",
+                         [(e, w, p) for e, answers in WRONG.items() for w, p in answers],
+                         ids=lambda v: v if isinstance(v, str) else "")
+def test_wrong_answer_fails_the_hidden_variants(exercise_id, wrong, phrase):
+    result = run_check(exercise_id, wrong, hidden=True)
+    assert result.status in ("failed", "error"), result
+    assert CJK.search(result.message) and "Traceback" not in result.message
+
+
+@pytest.mark.parametrize("exercise_id,answer,hidden",
+                         [(e, a, h) for e, answers in CORRECT.items() for a in answers for h in (False, True)],
+                         ids=lambda v: v if isinstance(v, str) else str(v) if isinstance(v, bool) else "")
+def test_other_correct_forms_pass(exercise_id, answer, hidden):
+    result = run_check(exercise_id, answer, hidden=hidden)
+    assert result.status == "passed", result.message
+
+
+def _solution_functions():
+    """(exercise id, the solution's function) for every check call of the English solutions."""
+    pattern = re.compile(r"""check\(\s*["'](ch\d\d\.\w+)["']\s*,\s*(\w+)""")
+    found = []
+    for path in notebooks("solutions", "en"):
+        namespace = {"__name__": "__main__"}
+        with contextlib.redirect_stdout(io.StringIO()):
+            for cell in read(path).cells:
+                if cell.cell_type == "code":
+                    exec(compile(cell.source, str(path), "exec"), namespace)
+        for cell in read(path).cells:
+            for exercise_id, name in pattern.findall(cell.source if cell.cell_type == "code" else ""):
+                found.append((exercise_id, namespace[name]))
+    return found
+
+
+def test_solutions_pass_the_hidden_variants():
+    RESULTS.clear()
+    found = _solution_functions()
+    assert {e for e, _ in found} == set(REGISTRY)
+    for exercise_id, fn in found:
+        result = run_check(exercise_id, fn, hidden=True)
+        assert result.status == "passed", (exercise_id, result.message)
+
+
+def test_hidden_variants_differ_from_the_public_ones():
+    """An answer that remembers its inputs and replays the public ones fails the hidden run."""
+    for exercise_id in REGISTRY:
+        seen = []
+
+        def spy(*args):
+            seen.append([a.tolist() if isinstance(a, torch.Tensor) else a for a in args])
+            raise NotImplementedError
+
+        run_check(exercise_id, spy)
+        public = list(seen)
+        seen.clear()
+        run_check(exercise_id, spy, hidden=True)
+        assert seen and seen[0] not in public, exercise_id
 
 
 def test_not_attempted_is_not_a_failure(capsys):

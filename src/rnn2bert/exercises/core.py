@@ -535,3 +535,34 @@ def compare(got: Any, want: Any, name: str, wrong: Sequence[WrongAnswer] = (),
 def generator(seed: int, hidden: bool) -> torch.Generator:
     """A private generator; the hidden run draws from other seeds than the public one."""
     return torch.Generator().manual_seed(seed + (7919 if hidden else 0))
+
+
+def predictions(fn: Callable, cases: Sequence[tuple], want: Sequence[float], name: str,
+                wrong: Sequence[tuple] = (), rtol: float = 1e-6, atol: float = 1e-9) -> None:
+    """Check a predict-then-verify answer: one number per case.
+
+    ``wrong`` holds ``(formula, en, zh, name)``; a mistake is named when its formula reproduces
+    the answers of every case (and the answers are wrong somewhere). Otherwise the first wrong
+    case is shown with what was expected.
+    """
+    import math
+
+    got = [number(fn(*case), f"{name}({', '.join(map(repr, case))})") for case in cases]
+    want = [float(v) for v in want]
+
+    def same(a: float, b: float) -> bool:
+        return math.isclose(a, b, rel_tol=rtol, abs_tol=atol)
+
+    if all(same(g, w) for g, w in zip(got, want)):
+        return
+    for entry in wrong:
+        formula, en, zh, key = _named(entry)
+        try:
+            if all(same(g, float(formula(*case))) for g, case in zip(got, cases)):
+                raise Mistake(en, zh, key)
+        except (ArithmeticError, ValueError, TypeError, OverflowError):
+            continue
+    for case, g, w in zip(cases, got, want):
+        if not same(g, w):
+            call = f"{name}({', '.join(map(repr, case))})"
+            raise Mistake(f"{call} returned {g:.6g}, expected {w:.6g}.", f"{call} 返回了 {g:.6g}，应为 {w:.6g}。")
