@@ -94,41 +94,7 @@ def test_every_registered_exercise_is_in_a_solution_notebook():
 
 # ---- classic wrong answers are rejected, and the message names the mistake ------------------
 
-def _softmax_no_shift(x):
-    return x.exp() / x.exp().sum(-1, keepdim=True)
-
-
 WRONG = {
-    "ch02.scores": [
-        (lambda q, K: q * K, "did not sum over the d_k"),
-        (lambda q, K: (K @ q) / (K.norm(dim=-1) * q.norm()), "cosine"),
-        (lambda q, K: torch.softmax(K @ q, -1), "before"),
-    ],
-    "ch02.softmax": [
-        (lambda x: torch.softmax(x, dim=0), "wrong axis"),
-        (lambda x: x.exp() / x.exp().sum(), "whole matrix"),
-        (lambda x: x.exp(), "divide by the sum"),
-        (_softmax_no_shift, "Overflow"),
-    ],
-    "ch02.attention": [
-        (lambda Q, K, V: (torch.softmax(Q @ K.T, 0) @ V, torch.softmax(Q @ K.T, 0)), "wrong axis"),
-        (lambda Q, K, V: ((Q @ K.T) @ V, Q @ K.T), "forgot the softmax"),
-        (lambda Q, K, V: (torch.softmax(Q @ K.T / math.sqrt(Q.shape[-1]), -1) @ V,
-                          torch.softmax(Q @ K.T / math.sqrt(Q.shape[-1]), -1)), "√d_k"),
-        (lambda Q, K, V: (torch.softmax(K @ Q.T, -1), torch.softmax(K @ Q.T, -1)), "K Qᵀ"),
-        (lambda Q, K, V: (torch.softmax(Q @ K.T, -1) @ K, torch.softmax(Q @ K.T, -1)), "values V"),
-        (lambda Q, K, V: torch.softmax(Q @ K.T, -1) @ V, "pair"),
-    ],
-    "ch02.self_attention": [
-        (lambda X, Wq, Wk, Wv: torch.softmax(X @ X.T, -1) @ X, "X itself"),
-        (lambda X, Wq, Wk, Wv: torch.softmax((X @ Wq) @ (X @ Wq).T, -1) @ (X @ Wq), "W_q for all three"),
-        (lambda X, Wq, Wk, Wv: torch.softmax((X @ Wq.T) @ (X @ Wk.T).T, -1) @ (X @ Wv.T), "transposed"),
-        (lambda X, Wq, Wk, Wv: torch.softmax((X @ Wq) @ (X @ Wk).T, -1) @ X, "X as the values"),
-    ],
-    "ch02.permutation": [
-        (lambda Y, perm: Y, "outputs do move"),
-        (lambda Y, perm: Y[torch.argsort(perm)], "inverse permutation"),
-    ],
     "ch03.scaled_attention": [
         (lambda Q, K, V: _attend(Q, K, V, 1.0), "forgot to divide by √d_k"),
         (lambda Q, K, V: _attend(Q, K, V, Q.shape[-1]), "divided by d_k"),
