@@ -36,7 +36,8 @@ from . import plotting  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 LANGS = ("en", "zh")
 FONT = plotting.FONT_SIZE  # 12 pt = 16 CSS px at the diagram's own size
-SMALL = FONT - 1  # shapes and notes: 11 pt = 14.7 px, never smaller
+SMALL = FONT - 1  # shapes and notes: 11 pt = 14.7 px
+TINY = 10  # the smallest text: 10 pt = 13.3 px (a token in a narrow box)
 WIDTH = plotting.PAGE_WIDTH  # inches: fills the text column without shrinking
 
 # One meaning per colour, in every diagram: (fill, edge).
@@ -172,6 +173,8 @@ class Canvas:
         return en if self.lang == "en" else zh
 
     def text(self, x, y, s, *, size=FONT, color=INK, ha="center", va="center", weight="normal", **kw):
+        if size < TINY:
+            raise ValueError(f"{size} pt is below the book's smallest diagram text ({TINY} pt): {s!r}")
         return self.ax.text(x, y, s, fontsize=size, color=color, ha=ha, va=va, fontweight=weight, **kw)
 
     def box(self, x, y, w, h, label="", kind="plain", *, size=FONT, dashed=False, weight="normal",
@@ -216,17 +219,29 @@ class Canvas:
         return self.text(x, y, s, size=size, weight="normal", ha=ha)
 
 
+def check_fits(fig, name: str = "") -> None:
+    """Raise if anything is drawn outside the figure (it would be cut off)."""
+    bbox = fig.get_tightbbox(fig.canvas.get_renderer())
+    width, height = fig.get_size_inches()
+    slack = 0.02
+    if bbox.x0 < -slack or bbox.y0 < -slack or bbox.x1 > width + slack or bbox.y1 > height + slack:
+        raise ValueError(f"diagram {name}: drawing ({bbox.x0:.2f}, {bbox.y0:.2f})-({bbox.x1:.2f}, "
+                         f"{bbox.y1:.2f}) in spills out of its {width:.2f} x {height:.2f} in canvas")
+
+
 def save_svg(fig, path: Path, png: Path | None = None) -> None:
     """Write ``fig`` as deterministic SVG (fixed hash salt, no date) and close it.
 
     ``png``: also a 2x PNG preview there, drawn by matplotlib from the same figure.
     """
+    check_fits(fig, path.stem)
     buffer = io.StringIO()
+    options = dict(facecolor="white", bbox_inches=None)  # every diagram is WIDTH wide: one text scale
     with matplotlib.rc_context({"svg.hashsalt": "rnn2bert-diagrams", "svg.fonttype": "path"}):
-        fig.savefig(buffer, format="svg", facecolor="white", metadata=plotting.SVG_METADATA)
+        fig.savefig(buffer, format="svg", metadata=plotting.SVG_METADATA, **options)
     if png is not None:
         png.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(png, format="png", dpi=2 * 96, facecolor="white")
+        fig.savefig(png, format="png", dpi=2 * 96, **options)
     plt.close(fig)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(buffer.getvalue(), encoding="utf-8")
@@ -245,7 +260,7 @@ def running_tokens() -> list[str]:
 
 
 def draw_rnn_vs_attention(lang: str):
-    tokens = running_tokens()[:5]
+    tokens = running_tokens()[-5:]
     d_h = setting("01-rnn-limits", "d_model")
     n = len(tokens)
     c = Canvas(lang, height=4.1)
@@ -316,7 +331,7 @@ def draw_encoder_decoder_bottleneck(lang: str):
     # bottom: attention over all encoder states
     c.title(WIDTH / 2, 3.0, c.tr("With attention (Bahdanau et al.): each output step looks at every state",
                                  "加上注意力（Bahdanau 等）：每个输出步都看所有编码器状态"))
-    enc2 = [c.box(x, 0.95, 0.38, 0.38, f"h{i + 1}", "state", size=SMALL - 1) for i, x in enumerate(xs)]
+    enc2 = [c.box(x, 0.95, 0.38, 0.38, f"h{i + 1}", "state", size=TINY) for i, x in enumerate(xs)]
     for x, t in zip(xs, source):
         c.text(x, 0.45, t, size=SMALL)
     for a, b in zip(enc2, enc2[1:]):
@@ -383,7 +398,7 @@ def draw_sdpa_block(lang: str):
     d_k = setting("02-self-attention", "d_k")
     d_v = setting("02-self-attention", "d_v")
     c = Canvas(lang, height=5.6)
-    x = 2.7
+    x = 3.3
     c.title(WIDTH / 2, 5.4, c.tr("Scaled dot-product attention", "缩放点积注意力"))
     q = c.box(x - 1.2, 0.45, 0.9, 0.5, "Q", "token", note=shape("L_q", "d_k"))
     k = c.box(x, 0.45, 0.9, 0.5, "K", "token", note=shape("L_k", "d_k"))
@@ -407,9 +422,9 @@ def draw_sdpa_block(lang: str):
                       (mask, c.tr("−∞ where not allowed", "不允许处设为 −∞")),
                       (soft, c.tr("each row sums to 1", "每行之和为 1"))):
         c.text(side, box.y, note, size=SMALL, color=MUTED, ha="right")
-    c.text(5.95, 2.7, c.tr(f"chapter 02's example:\nL_q = L_k = {L}\nd_k = {d_k}, d_v = {d_v}",
-                           f"第 02 章的例子：\nL_q = L_k = {L}\nd_k = {d_k}，d_v = {d_v}"),
-           size=SMALL, color=MUTED, ha="center")
+    c.text(0.15, 5.1, c.tr(f"chapter 02's example:\nL_q = L_k = {L}, d_k = {d_k}, d_v = {d_v}",
+                           f"第 02 章的例子：\nL_q = L_k = {L}，d_k = {d_k}，d_v = {d_v}"),
+           size=TINY, color=MUTED, ha="left", va="top")
     return c.fig
 
 
@@ -436,11 +451,11 @@ def draw_masks(lang: str):
         n = len(labels)
         colors = [[COLORS["attn"][0] if allowed[i][j] else MASKED for j in range(n)] for i in range(n)]
         texts = [["" if allowed[i][j] else "−∞" for j in range(n)] for i in range(n)]
-        c.cells(x0, y0, cell, colors, texts=texts, size=SMALL - 1, text_colors=[[MUTED] * n] * n)
+        c.cells(x0, y0, cell, colors, texts=texts, size=TINY, text_colors=[[MUTED] * n] * n)
         for j, t in enumerate(labels):
-            c.text(x0 + (j + 0.5) * cell, y0 + 0.08, t, size=SMALL - 1, rotation=50, ha="left", va="bottom")
+            c.text(x0 + (j + 0.5) * cell, y0 + 0.08, t, size=TINY, rotation=50, ha="left", va="bottom")
         for i, t in enumerate(labels):
-            c.text(x0 - 0.08, y0 - (i + 0.5) * cell, t, size=SMALL - 1, ha="right")
+            c.text(x0 - 0.08, y0 - (i + 0.5) * cell, t, size=TINY, ha="right")
         c.title(x0 + n * cell / 2, 4.3, title)
         c.text(x0 + n * cell / 2, y0 - n * cell - 0.28, note, size=SMALL, color=MUTED)
 
@@ -464,32 +479,35 @@ def draw_multi_head(lang: str):
     d_model = setting("05-multi-head", "d_model")
     h = setting("05-multi-head", "h")
     d_k = d_model // h
-    c = Canvas(lang, height=5.4)
-    c.title(WIDTH / 2, 5.2, c.tr(f"Multi-head attention (chapter 05: d_model = {d_model}, h = {h})",
-                                 f"多头注意力（第 05 章：d_model = {d_model}，h = {h}）"))
-    x_in = c.box(WIDTH / 2, 0.4, 1.6, 0.5, "X", "token", note=shape(B, L, d_model))
-    proj = c.box(WIDTH / 2, 1.25, 3.9, 0.5, c.tr("linear: Q = XW_q, K = XW_k, V = XW_v",
-                                                  "线性层：Q = XW_q，K = XW_k，V = XW_v"), "ffn", size=SMALL)
+    c = Canvas(lang, height=5.5)
+    mid = 2.85
+    side = mid + 2.4
+    c.title(WIDTH / 2, 5.3, c.tr(f"Multi-head attention (chapter 05: d_model = {d_model}, h = {h} heads)",
+                                 f"多头注意力（第 05 章：d_model = {d_model}，h = {h} 个头）"))
+    x_in = c.box(mid, 0.4, 1.6, 0.55, "X", "token", note=shape(B, L, d_model))
+    proj = c.box(mid, 1.25, 4.6, 0.48, c.tr("linear: Q = XW_q, K = XW_k, V = XW_v",
+                                            "线性层：Q = XW_q，K = XW_k，V = XW_v"), "ffn", size=SMALL)
     c.arrow(x_in.top, proj.bottom)
-    c.text(WIDTH / 2 + 2.35, 1.25, shape(B, L, d_model), size=SMALL, color=MUTED, ha="left")
-    xs = [WIDTH / 2 + (i - (h - 1) / 2) * 1.75 for i in range(h)]
+    c.text(side, 1.25, shape(B, L, d_model), size=SMALL, color=MUTED, ha="left")
+    c.text(side, 1.95, c.tr("split:", "拆分："), size=SMALL, color=MUTED, ha="left")
+    c.text(side, 1.72, shape(B, h, L, d_k), size=SMALL, color=MUTED, ha="left")
+    xs = [mid + (i - (h - 1) / 2) * 1.55 for i in range(h)]
     heads = []
     for i, x in enumerate(xs):
-        split = c.box(x, 2.15, 1.5, 0.42, c.tr(f"head {i + 1}", f"第 {i + 1} 个头"), "plain", size=SMALL)
-        c.arrow((x, proj.top[1]), split.bottom)
-        att = c.box(x, 3.0, 1.5, 0.5, c.tr("attention", "注意力"), "attn", size=SMALL,
-                    note=shape(B, L, d_k), note_size=SMALL - 1)
-        c.arrow(split.top, att.bottom)
+        att = c.box(x, 2.65, 1.4, 0.62, c.tr(f"head {i + 1}", f"第 {i + 1} 个头"), "attn", size=SMALL,
+                    note=f"d_k = {d_k}")
+        c.arrow((x, proj.top[1]), att.bottom)
         heads.append(att)
-    c.text(0.1, 2.15, c.tr(f"split: d_k = {d_model}/{h} = {d_k}", f"拆分：d_k = {d_model}/{h} = {d_k}"),
-           size=SMALL, color=MUTED, ha="left")
-    concat = c.box(WIDTH / 2, 3.9, 3.9, 0.45, c.tr("concat", "拼接"), "plain", size=SMALL)
+    c.text(side, 2.65, c.tr("attend:", "注意力："), size=SMALL, color=MUTED, ha="left")
+    c.text(side, 2.42, c.tr(f"{h} × softmax(QKᵀ/√{d_k})V", f"{h} × softmax(QKᵀ/√{d_k})V"),
+           size=TINY, color=MUTED, ha="left")
+    concat = c.box(mid, 3.65, 4.6, 0.45, c.tr("concat", "拼接"), "plain", size=SMALL)
     for att in heads:
         c.arrow(att.top, (att.x, concat.bottom[1]))
-    c.text(WIDTH / 2 + 2.05, 3.9, f"{h} × {d_k} = {d_model}", size=SMALL, color=MUTED, ha="left")
-    wo = c.box(WIDTH / 2, 4.65, 1.6, 0.45, "W_O", "ffn", size=SMALL)
+    c.text(side, 3.65, f"{h} × {d_k} = {d_model}", size=SMALL, color=MUTED, ha="left")
+    wo = c.box(mid, 4.45, 1.6, 0.45, "W_O", "ffn", size=SMALL)
     c.arrow(concat.top, wo.bottom)
-    c.text(WIDTH / 2 + 0.95, 4.65, shape(B, L, d_model), size=SMALL, color=MUTED, ha="left")
+    c.text(side, 4.45, shape(B, L, d_model), size=SMALL, color=MUTED, ha="left")
     return c.fig
 
 
@@ -497,30 +515,28 @@ def draw_multi_head(lang: str):
 
 
 def draw_positional_encoding(lang: str):
-
     from .positional import sinusoidal_encoding
 
     d_model = setting("06-positional-encoding", "d_model")
     tokens = running_tokens()
     n = len(tokens)
     pe = sinusoidal_encoding(n, d_model)
-    c = Canvas(lang, height=3.6)
-    c.title(WIDTH / 2, 3.4, c.tr(f"Input = token embedding + positional encoding (d_model = {d_model})",
-                                 f"输入 = 词元嵌入 + 位置编码（d_model = {d_model}）"))
-    strip_w, row_h, y0 = 1.75, 0.34, 2.85
+    c = Canvas(lang, height=3.75)
+    c.title(WIDTH / 2, 3.55, c.tr(f"Input = token embedding + positional encoding (d_model = {d_model})",
+                                  f"输入 = 词元嵌入 + 位置编码（d_model = {d_model}）"))
+    strip_w, row_h, y0 = 1.45, 0.33, 2.95
     rng = __import__("random").Random(0)
     cmap = matplotlib.colormaps["RdBu_r"]
-    cols = 16  # drawn columns: every (d_model / 16)-th dimension
-    step = max(1, d_model // cols)
+    cols = 16  # drawn columns: sin/cos pairs, every (d_model / 16)-th pair
+    dims = [(j // 2) * (d_model // (cols // 2)) + j % 2 for j in range(cols)]
 
     def strip(x0, values, title):
-        c.text(x0 + strip_w / 2, y0 + 0.2, title, size=SMALL, weight="normal")
+        c.text(x0 + strip_w / 2, y0 + 0.2, title, size=SMALL)
         cw = strip_w / cols
         for i, row in enumerate(values):
             for j in range(cols):
-                v = row[j]
                 c.ax.add_patch(Rectangle((x0 + j * cw, y0 - (i + 1) * row_h), cw, row_h,
-                                         facecolor=cmap((v + 1) / 2), edgecolor="none"))
+                                         facecolor=cmap((row[j] + 1) / 2), edgecolor="none"))
             c.ax.add_patch(Rectangle((x0, y0 - (i + 1) * row_h), strip_w, row_h, facecolor="none",
                                      edgecolor="white", linewidth=1.2))
 
@@ -528,45 +544,46 @@ def draw_positional_encoding(lang: str):
     for t in tokens:
         emb_vals.setdefault(t, [rng.uniform(-1, 1) for _ in range(cols)])
     emb = [emb_vals[t] for t in tokens]
-    pos = [[float(pe[i, j * step]) for j in range(cols)] for i in range(n)]
+    pos = [[float(pe[i, d]) for d in dims] for i in range(n)]
     summed = [[max(-1.0, min(1.0, (a + b) / 1.5)) for a, b in zip(r1, r2)] for r1, r2 in zip(emb, pos)]
-    x1, x2, x3 = 1.05, 3.15, 5.25
+    x1, x2, x3 = 0.95, 3.0, 5.3
     for i, t in enumerate(tokens):
         c.text(x1 - 0.1, y0 - (i + 0.5) * row_h, t, size=SMALL, ha="right")
         c.text(x2 - 0.1, y0 - (i + 0.5) * row_h, f"{i}", size=SMALL, ha="right", color=MUTED)
     strip(x1, emb, c.tr("token embedding", "词元嵌入"))
-    strip(x2, pos, c.tr("position sinusoids", "位置正弦编码"))
+    strip(x2, pos, c.tr("position sinusoids", "位置的正弦编码"))
     strip(x3, summed, c.tr("input to layer 1", "第 1 层的输入"))
     mid = y0 - n * row_h / 2
-    c.text(x2 - 0.42, mid, "+", size=FONT + 8)
-    c.text(x3 - 0.2, mid, "=", size=FONT + 8)
-    c.text(x1 + strip_w / 2, y0 - n * row_h - 0.3, c.tr("same word, same row: 'the' twice",
-                                                        "同一个词同一行：两个 “the”"), size=SMALL, color=MUTED)
-    c.text(x2 + strip_w / 2, y0 - n * row_h - 0.3, c.tr("left: fast waves · right: slow",
-                                                        "左：高频 · 右：低频"), size=SMALL, color=MUTED)
-    c.text(x3 + strip_w / 2, y0 - n * row_h - 0.3, c.tr("now the two 'the' differ", "两个 “the” 不再相同"),
-           size=SMALL, color=MUTED)
-    c.text(WIDTH / 2, 0.2, c.tr(f"{cols} of the {d_model} dimensions drawn; sin at even, cos at odd ones",
-                                f"画出 {d_model} 维中的 {cols} 维；偶数维为 sin，奇数维为 cos"), size=SMALL)
+    c.text((x1 + strip_w + x2 - 0.25) / 2, mid, "+", size=FONT + 8)
+    c.text((x2 + strip_w + x3) / 2, mid, "=", size=FONT + 8)
+    below = y0 - n * row_h - 0.3
+    c.text(x1 + strip_w / 2, below, c.tr("'the' twice: same row", "两个 “the”：同一行"), size=TINY, color=MUTED)
+    c.text(x2 + strip_w / 2, below, c.tr("fast waves ← → slow", "高频 ← → 低频"), size=TINY, color=MUTED)
+    c.text(x3 + strip_w / 2, below, c.tr("the two 'the' now differ", "两个 “the” 不再相同"), size=TINY,
+           color=MUTED)
+    c.text(WIDTH / 2, 0.25, c.tr(f"{cols} of the {d_model} dimensions drawn (sin, cos pairs); "
+                                 "red +1, blue −1; the embedding is made up",
+                                 f"画出 {d_model} 维中的 {cols} 维（sin、cos 成对）；红为 +1，蓝为 −1；"
+                                 "词元嵌入为示意"), size=TINY)
     return c.fig
 
 
 # --------------------------------------------------------------------------- chapter 07
 
 
-def _sublayer(c, x, y, w, label, kind, *, pre: bool, note=None):
-    """One sublayer with its residual and LayerNorm (Post-LN or Pre-LN); returns (bottom, top) y."""
+def _sublayer(c, x, y, w, label, kind, *, pre: bool):
+    """One sublayer with its residual and LayerNorm (Post-LN or Pre-LN) from y up; returns its top y."""
     h = 0.42
     if pre:
         ln = c.box(x, y + 0.35, w, 0.34, "LayerNorm", "norm", size=SMALL)
-        sub = c.box(x, y + 0.95, w, h, label, kind, size=SMALL, note=note)
+        sub = c.box(x, y + 0.95, w, h, label, kind, size=SMALL)
         add = c.box(x, y + 1.55, 0.36, 0.36, "+", "plain", size=SMALL, radius=0.18)
         c.arrow((x, y), ln.bottom)
         c.arrow(ln.top, sub.bottom)
         c.arrow(sub.top, add.bottom)
         c.path([(x, y + 0.1), (x - w / 2 - 0.2, y + 0.1), (x - w / 2 - 0.2, y + 1.55), add.left], color=MUTED)
         return y + 1.73
-    sub = c.box(x, y + 0.45, w, h, label, kind, size=SMALL, note=note)
+    sub = c.box(x, y + 0.45, w, h, label, kind, size=SMALL)
     add = c.box(x, y + 1.05, 0.36, 0.36, "+", "plain", size=SMALL, radius=0.18)
     ln = c.box(x, y + 1.6, w, 0.34, "LayerNorm", "norm", size=SMALL)
     c.arrow((x, y), sub.bottom)
@@ -577,72 +594,80 @@ def _sublayer(c, x, y, w, label, kind, *, pre: bool, note=None):
 
 
 def draw_encoder_decoder(lang: str):
+    from .transformer import Transformer
+
     kw = {k: call_setting("07-transformer", "Transformer", k) for k in ("d_model", "num_heads", "num_layers", "d_ff")}
-    c = Canvas(lang, height=8.2)
-    c.title(WIDTH / 2, 8.0, c.tr("The Transformer (chapter 07's translator: d_model = {d_model}, "
-                                 "h = {num_heads}, d_ff = {d_ff})".format(**kw),
-                                 "Transformer（第 07 章的翻译模型：d_model = {d_model}，h = {num_heads}，"
-                                 "d_ff = {d_ff}）".format(**kw)), size=SMALL)
-    ex, dx, w = 1.9, 5.0, 2.2
+    pre = inspect.signature(Transformer).parameters["norm_first"].default
+    c = Canvas(lang, height=8.6)
+    c.title(WIDTH / 2, 8.4, c.tr("The Transformer of chapter 07 (d_model = {d_model}, h = {num_heads}, "
+                                 "d_ff = {d_ff}, {num_layers} layers each)".format(**kw),
+                                 "第 07 章的 Transformer（d_model = {d_model}，h = {num_heads}，"
+                                 "d_ff = {d_ff}，各 {num_layers} 层）".format(**kw)), size=SMALL)
+    ex, dx, w = 1.9, 5.1, 2.0
+    c.title(ex, 7.95, c.tr("Encoder", "编码器"))
+    c.title(dx, 7.95, c.tr("Decoder", "解码器"))
     # encoder
-    src = c.box(ex, 0.3, 2.2, 0.4, c.tr("source tokens", "源语言词元"), "token", size=SMALL)
-    emb = c.box(ex, 0.95, 2.2, 0.45, c.tr("embedding + positions", "嵌入 + 位置编码"), "embed", size=SMALL)
+    src = c.box(ex, 0.3, w, 0.4, c.tr("source tokens", "源语言词元"), "token", size=SMALL)
+    emb = c.box(ex, 0.95, w, 0.45, c.tr("embedding + positions", "嵌入 + 位置编码"), "embed", size=SMALL)
     c.arrow(src.top, emb.bottom)
     y = emb.top[1] + 0.15
     c.arrow(emb.top, (ex, y))
-    top = _sublayer(c, ex, y, w, c.tr("self-attention", "自注意力"), "attn", pre=False)
-    top = _sublayer(c, ex, top, w, c.tr("feed-forward", "前馈网络"), "ffn", pre=False)
+    top = _sublayer(c, ex, y, w, c.tr("self-attention", "自注意力"), "attn", pre=pre)
+    top = _sublayer(c, ex, top, w, c.tr("feed-forward", "前馈网络"), "ffn", pre=pre)
     frame_top = top + 0.05
     c.ax.add_patch(FancyBboxPatch((ex - w / 2 - 0.4, y - 0.05), w + 0.8, frame_top - y + 0.05,
                                   boxstyle="round,pad=0,rounding_size=0.1", facecolor="none",
                                   edgecolor=MUTED, linewidth=1.2, linestyle=(0, (4, 2))))
-    c.text(ex - w / 2 - 0.5, (y + frame_top) / 2, f"× {kw['num_layers']}", size=FONT, ha="right")
-    memory_y = frame_top + 0.35
+    c.text(ex - w / 2 - 0.48, (y + frame_top) / 2, f"{kw['num_layers']} ×", size=FONT, ha="right")
+    memory_y = frame_top + 0.45
     c.arrow((ex, top), (ex, memory_y))
-    c.text(ex, memory_y + 0.18, c.tr("encoder output (memory)", "编码器输出（memory）"), size=SMALL, color=MUTED)
+    c.text(ex, memory_y + 0.2, c.tr("encoder output (memory)", "编码器输出（memory）"), size=SMALL, color=MUTED)
     # decoder
-    tgt = c.box(dx, 0.3, 2.2, 0.4, c.tr("target tokens, shifted right", "目标词元（右移一位）"), "token", size=SMALL)
-    emb2 = c.box(dx, 0.95, 2.2, 0.45, c.tr("embedding + positions", "嵌入 + 位置编码"), "embed", size=SMALL)
+    tgt = c.box(dx, 0.3, w, 0.4, c.tr("target tokens, shifted right", "目标词元（右移一位）"), "token", size=SMALL)
+    emb2 = c.box(dx, 0.95, w, 0.45, c.tr("embedding + positions", "嵌入 + 位置编码"), "embed", size=SMALL)
     c.arrow(tgt.top, emb2.bottom)
     y2 = emb2.top[1] + 0.15
     c.arrow(emb2.top, (dx, y2))
-    top2 = _sublayer(c, dx, y2, w, c.tr("masked self-attention", "带掩码的自注意力"), "attn", pre=False)
-    cross_y = top2
-    top2 = _sublayer(c, dx, top2, w, c.tr("cross-attention", "交叉注意力"), "attn", pre=False)
-    top2 = _sublayer(c, dx, top2, w, c.tr("feed-forward", "前馈网络"), "ffn", pre=False)
+    top2 = _sublayer(c, dx, y2, w, c.tr("masked self-attention", "带掩码的自注意力"), "attn", pre=pre)
+    cross_y = top2 + (0.95 if pre else 0.45)
+    top2 = _sublayer(c, dx, top2, w, c.tr("cross-attention", "交叉注意力"), "attn", pre=pre)
+    top2 = _sublayer(c, dx, top2, w, c.tr("feed-forward", "前馈网络"), "ffn", pre=pre)
     c.ax.add_patch(FancyBboxPatch((dx - w / 2 - 0.4, y2 - 0.05), w + 0.8, top2 + 0.1 - y2,
                                   boxstyle="round,pad=0,rounding_size=0.1", facecolor="none",
                                   edgecolor=MUTED, linewidth=1.2, linestyle=(0, (4, 2))))
-    c.text(dx + w / 2 + 0.5, (y2 + top2) / 2, f"× {kw['num_layers']}", size=FONT, ha="left")
-    # memory into cross-attention: K and V
-    c.path([(ex, memory_y), (ex + w / 2 + 0.55, memory_y), (ex + w / 2 + 0.55, cross_y + 0.45),
-            (dx - w / 2, cross_y + 0.45)], color=COLORS["attn"][1], lw=1.8)
-    c.text(ex + w / 2 + 0.62, cross_y + 0.62, "K, V", size=SMALL, color=COLORS["attn"][1], ha="left")
-    out = c.box(dx, top2 + 0.55, 2.2, 0.42, c.tr("linear + softmax", "线性层 + softmax"), "ffn", size=SMALL)
-    c.arrow((dx, top2 + 0.1), out.bottom)
+    c.text(dx + w / 2 + 0.48, (y2 + top2) / 2, f"× {kw['num_layers']}", size=FONT, ha="left")
+    # memory into every decoder layer's cross-attention, as keys and values
+    route = (ex + w / 2 + dx - w / 2) / 2
+    blue = COLORS["attn"][1]
+    c.path([(ex, memory_y), (route, memory_y), (route, cross_y), (dx - w / 2, cross_y)], color=blue, lw=1.8)
+    c.text(route + 0.1, cross_y + 0.2, "K, V", size=SMALL, color=blue, ha="left")
+    out = c.box(dx, top2 + 0.55, w, 0.42, c.tr("linear + softmax", "线性层 + softmax"), "ffn", size=SMALL)
+    c.arrow((dx, top2 + 0.05), out.bottom)
     c.text(dx, out.top[1] + 0.2, c.tr("next-token probabilities", "下一个词元的概率"), size=SMALL, color=MUTED)
-    c.title(ex, 7.55, c.tr("Encoder", "编码器"))
-    c.title(dx, 7.55, c.tr("Decoder", "解码器"))
+    c.text(ex, 0.0 + 7.45, c.tr("Post-LN: LayerNorm after each residual add" if not pre else
+                                "Pre-LN: LayerNorm before each sublayer",
+                                "Post-LN：每次残差相加之后做 LayerNorm" if not pre else
+                                "Pre-LN：每个子层之前做 LayerNorm"), size=TINY, color=MUTED)
     return c.fig
 
 
 def draw_post_vs_pre_ln(lang: str):
-    c = Canvas(lang, height=4.6)
+    c = Canvas(lang, height=3.9)
     w = 2.0
-    c.title(1.9, 4.4, c.tr("Post-LN (2017 paper, BERT)", "Post-LN（2017 年原论文、BERT）"))
-    c.title(5.2, 4.4, c.tr("Pre-LN (GPT-2 and later)", "Pre-LN（GPT-2 及以后）"))
-    c.text(1.9, 0.12, "x", size=SMALL)
-    c.text(5.2, 0.12, "x", size=SMALL)
-    top = _sublayer(c, 1.9, 0.3, w, c.tr("sublayer", "子层"), "attn", pre=False)
-    c.arrow((1.9, top), (1.9, top + 0.35))
-    c.text(1.9, top + 0.5, "LN(x + F(x))", size=SMALL)
-    top = _sublayer(c, 5.2, 0.3, w, c.tr("sublayer", "子层"), "attn", pre=True)
-    c.arrow((5.2, top), (5.2, top + 0.35))
-    c.text(5.2, top + 0.5, "x + F(LN(x))", size=SMALL)
-    c.text(1.9, 3.55, c.tr("the residual path passes\nthrough every LayerNorm", "残差通路要穿过\n每一个 LayerNorm"),
-           size=SMALL, color=MUTED)
-    c.text(5.2, 3.55, c.tr("a clean residual path\nfrom input to output", "从输入到输出\n有一条干净的残差通路"),
-           size=SMALL, color=MUTED)
+    left, right = 1.75, 5.25
+    c.title(left, 3.7, c.tr("Post-LN (the 2017 paper, BERT)", "Post-LN（2017 年原论文、BERT）"))
+    c.title(right, 3.7, c.tr("Pre-LN (GPT-2 and most models since)", "Pre-LN（GPT-2 及之后多数模型）"))
+    for x, pre, formula, note in (
+        (left, False, "LN(x + F(x))", c.tr("the residual path passes\nthrough every LayerNorm",
+                                           "残差通路要穿过\n每一个 LayerNorm")),
+        (right, True, "x + F(LN(x))", c.tr("an untouched residual path\nfrom input to output",
+                                           "从输入到输出有一条\n不经变换的残差通路")),
+    ):
+        c.text(x, 0.18, "x", size=SMALL)
+        top = _sublayer(c, x, 0.35, w, c.tr("sublayer F", "子层 F"), "attn", pre=pre)
+        c.arrow((x, top), (x, top + 0.3))
+        c.text(x, top + 0.45, formula, size=SMALL)
+        c.text(x, 3.15, note, size=TINY, color=MUTED)
     return c.fig
 
 
@@ -664,28 +689,30 @@ def draw_bert_input(lang: str):
     H = config["hidden_size"]
     tokens, segments = bert_pair_tokens()
     n = len(tokens)
-    c = Canvas(lang, height=4.4)
-    c.title(WIDTH / 2, 4.2, c.tr(f"BERT's input: three embeddings summed (all-MiniLM-L6-v2, H = {H})",
+    c = Canvas(lang, height=4.5)
+    c.title(WIDTH / 2, 4.3, c.tr(f"BERT's input: three embeddings summed (all-MiniLM-L6-v2, H = {H})",
                                  f"BERT 的输入：三种嵌入相加（all-MiniLM-L6-v2，H = {H}）"), size=SMALL)
-    x0, gap = 1.35, 0.53
+    gap = min(0.6, (WIDTH - 1.2) / n)
+    x0 = WIDTH - 0.1 - gap * (n - 0.5)
     xs = [x0 + i * gap for i in range(n)]
-    rows = [(3.55, "token"), (2.75, "token_emb"), (2.0, "segment"), (1.25, "position")]
-    c.text(x0 - 0.35, 3.55, c.tr("input", "输入"), size=SMALL, ha="right", weight="normal")
-    c.text(x0 - 0.35, 2.75, c.tr("token", "词元"), size=SMALL, ha="right")
-    c.text(x0 - 0.35, 2.0, c.tr("segment", "片段"), size=SMALL, ha="right")
-    c.text(x0 - 0.35, 1.25, c.tr("position", "位置"), size=SMALL, ha="right")
+    bw = gap - 0.05
+    labels = [(3.6, c.tr("input", "输入")), (2.8, c.tr("token", "词元")), (1.95, c.tr("segment", "片段")),
+              (1.2, c.tr("position", "位置"))]
+    for y, label in labels:
+        c.text(x0 - gap / 2 - 0.08, y, label, size=SMALL, ha="right")
     for i, (x, t, s) in enumerate(zip(xs, tokens, segments)):
         special = t.startswith("[")
-        c.box(x, 3.55, 0.5, 0.4, t, "head" if special else "token", size=SMALL - 2)
-        c.box(x, 2.75, 0.5, 0.4, f"E_{t}" if len(t) <= 4 else "E", "embed", size=SMALL - 3)
-        c.box(x, 2.0, 0.5, 0.4, f"E_{'AB'[s]}", "attn" if s == 0 else "ffn", size=SMALL - 2)
-        c.box(x, 1.25, 0.5, 0.4, f"E_{i}", "norm", size=SMALL - 2)
-    for y in (2.375, 1.625):
-        c.text(x0 - 0.2, y, "+", size=FONT)
-    c.text(WIDTH / 2, 0.72, c.tr(f"sum → LayerNorm → {n} vectors of {H} numbers → encoder",
+        c.box(x, 3.6, bw, 0.42, t, "head" if special else "token", size=TINY)
+        c.box(x, 2.8, bw, 0.62, "E", "embed", size=TINY, note=t, note_size=TINY)
+        c.box(x, 1.95, bw, 0.42, f"E_{'AB'[s]}", "attn" if s == 0 else "ffn", size=TINY)
+        c.box(x, 1.2, bw, 0.42, f"E_{i}", "norm", size=TINY)
+        c.arrow((x, 3.38), (x, 3.12), lw=1.0, shrink=0)
+    for y in (2.37, 1.575):
+        c.text(x0 - gap / 2 - 0.2, y, "+", size=FONT)
+    c.text(WIDTH / 2, 0.68, c.tr(f"sum → LayerNorm → {n} vectors of {H} numbers → encoder",
                                  f"相加 → LayerNorm → {n} 个 {H} 维向量 → 编码器"), size=SMALL)
-    c.text(WIDTH / 2, 0.3, c.tr("sentence A gets segment 0, sentence B (after the first [SEP]) segment 1",
-                                "句子 A 的片段编号为 0，句子 B（第一个 [SEP] 之后）为 1"), size=SMALL, color=MUTED)
+    c.text(WIDTH / 2, 0.28, c.tr("segment A up to the first [SEP], segment B after it",
+                                 "第一个 [SEP] 及之前是片段 A，之后是片段 B"), size=SMALL, color=MUTED)
     return c.fig
 
 
@@ -727,15 +754,15 @@ def draw_pretraining_heads(lang: str):
         x = 0.55 + k * 2.2
         c.box(x + 0.55, 4.75, 1.0, 0.4, token, "head" if k == 0 else ("state" if k == 1 else "token"), size=SMALL)
         c.text(x - 0.3, 4.75, share, size=SMALL, weight="normal", ha="center")
-    c.text(WIDTH / 2, 4.3, c.tr(f"{words[pick]!r} → [MASK] / a random token / itself; the MLM loss asks for "
-                                f"{words[pick]!r} in all three",
-                                f"“{words[pick]}” → [MASK] / 随机词元 / 不变；三种情况下 MLM 损失都要求预测 “{words[pick]}”"),
-           size=SMALL - 1, color=MUTED)
+    c.text(WIDTH / 2, 4.3, c.tr(f"{words[pick]!r} becomes [MASK], a random token, or stays; "
+                                f"in all three the MLM loss asks for {words[pick]!r}",
+                                f"“{words[pick]}” 变成 [MASK]、随机词元或保持不变；三种情况下 MLM 损失都要求预测 “{words[pick]}”"),
+           size=TINY, color=MUTED)
     # encoder
     n = len(corrupted)
     xs = [0.9 + i * 0.62 for i in range(n)]
     for x, t in zip(xs, corrupted):
-        c.box(x, 0.35, 0.58, 0.38, t, "head" if t == "[MASK]" else "token", size=SMALL - 3)
+        c.box(x, 0.35, 0.58, 0.38, t, "head" if t == "[MASK]" else "token", size=TINY)
     enc = c.box((xs[0] + xs[-1]) / 2, 1.15, xs[-1] - xs[0] + 0.6, 0.5,
                 c.tr(f"BERT encoder ({config['num_hidden_layers']} layers)",
                      f"BERT 编码器（{config['num_hidden_layers']} 层）"), "attn", size=SMALL)
@@ -745,29 +772,29 @@ def draw_pretraining_heads(lang: str):
     nx = xs[0]
     c.arrow((nx, enc.top[1]), (nx, 1.85))
     pool = c.box(nx + 0.2, 2.1, 1.4, 0.5, c.tr("pooler", "池化层"), "ffn", size=SMALL,
-                 note=f"{H}→{H}, tanh", note_size=SMALL - 2)
+                 note=f"{H}→{H}, tanh", note_size=TINY)
     nsp = c.box(nx + 0.2, 2.95, 1.4, 0.5, c.tr("classifier", "分类器"), "ffn", size=SMALL,
-                note=f"{H}→2", note_size=SMALL - 2)
+                note=f"{H}→2", note_size=TINY)
     c.arrow(pool.top, nsp.bottom)
     out_nsp = c.box(nx + 0.2, 3.7, 1.4, 0.45, c.tr("IsNext?", "是下一句？"), "head", size=SMALL)
     c.arrow(nsp.top, out_nsp.bottom)
-    c.text(nx + 0.2, 1.58, "[CLS]", size=SMALL - 2, color=MUTED)
+    c.text(nx + 0.2, 1.58, "[CLS]", size=TINY, color=MUTED)
     # MLM head on the masked position
     mx = xs[pick] + 2.0
     c.path([(xs[pick], enc.top[1]), (xs[pick], 1.6), (mx, 1.6), (mx, 1.85)])
-    dense = c.box(mx, 2.1, 1.9, 0.45, c.tr(f"dense {H}→{H}, GELU", f"全连接 {H}→{H}，GELU"), "ffn", size=SMALL - 1)
-    ln = c.box(mx, 2.7, 1.9, 0.4, "LayerNorm", "norm", size=SMALL - 1)
+    dense = c.box(mx, 2.1, 1.9, 0.45, c.tr(f"dense {H}→{H}, GELU", f"全连接 {H}→{H}，GELU"), "ffn", size=TINY)
+    ln = c.box(mx, 2.7, 1.9, 0.4, "LayerNorm", "norm", size=TINY)
     dec = c.box(mx, 3.32, 1.9, 0.45, c.tr(f"decoder {H}→{V:,} + bias", f"解码层 {H}→{V:,} + 偏置"), "ffn",
-                size=SMALL - 1)
+                size=TINY)
     c.arrow(dense.top, ln.bottom)
     c.arrow(ln.top, dec.bottom)
-    out_mlm = c.box(mx, 3.9, 1.9, 0.4, c.tr(f"P({words[pick]!r})", f"P（“{words[pick]}”）"), "head", size=SMALL - 1)
+    out_mlm = c.box(mx, 3.9, 1.9, 0.4, c.tr(f"P({words[pick]!r})", f"P（“{words[pick]}”）"), "head", size=TINY)
     c.arrow(dec.top, out_mlm.bottom)
-    emb = c.box(6.25, 1.15, 1.4, 0.5, c.tr("token embedding", "词元嵌入"), "embed", size=SMALL - 1,
-                note=f"{V:,} × {H}", note_size=SMALL - 2)
+    emb = c.box(6.2, 1.15, 1.5, 0.5, c.tr("token embedding", "词元嵌入"), "embed", size=TINY,
+                note=f"{V:,} × {H}", note_size=TINY)
     c.path([(emb.x, emb.top[1]), (emb.x, dec.y), (dec.right[0], dec.y)], color=COLORS["embed"][1])
-    c.text(emb.x + 0.08, 2.5, c.tr("tied:\nsame matrix", "权重共享：\n同一个矩阵"), size=SMALL - 2,
-           color=COLORS["embed"][1], ha="left")
+    c.text(emb.x - 0.08, 2.5, c.tr("tied:\nsame matrix", "权重共享：\n同一个矩阵"), size=TINY,
+           color=COLORS["embed"][1], ha="right")
     return c.fig
 
 
@@ -780,39 +807,41 @@ def draw_fine_tuning_heads(lang: str):
     seq = call_setting("10-fine-tuning", "SequenceClassifier", "num_labels")
     tag = call_setting("10-fine-tuning", "TokenClassifier", "num_labels")
     c = Canvas(lang, height=6.2)
-    c.title(WIDTH / 2, 6.0, c.tr(f"Four fine-tuning heads on one encoder (tiny BERT, H = {H})",
-                                 f"同一个编码器上的四种微调头（小 BERT，H = {H}）"), size=SMALL)
-    panel_w, panel_h = 3.35, 2.7
+    c.title(WIDTH / 2, 6.0, c.tr(f"Four fine-tuning heads on one pretrained encoder (tiny BERT, H = {H})",
+                                 f"同一个预训练编码器上的四种微调头（小 BERT，H = {H}）"), size=SMALL)
+    panel_w, panel_h = 3.3, 2.7
     specs = [
         (c.tr("sentence classification", "单句分类"), ["[CLS]", "w1", "w2", "[SEP]"], "cls",
          c.tr(f"[CLS] → linear {H}→{seq}", f"[CLS] → 线性层 {H}→{seq}")),
         (c.tr("sentence-pair classification", "句对分类"), ["[CLS]", "a", "[SEP]", "b", "[SEP]"], "cls",
          c.tr(f"[CLS] → linear {H}→{seq}", f"[CLS] → 线性层 {H}→{seq}")),
         (c.tr("token tagging", "词元标注"), ["[CLS]", "w1", "w2", "w3", "[SEP]"], "each",
-         c.tr(f"every token → linear {H}→{tag}", f"每个词元 → 线性层 {H}→{tag}")),
+         c.tr(f"each token → linear {H}→{tag}", f"每个词元 → 线性层 {H}→{tag}")),
         (c.tr("span extraction (QA)", "片段抽取（问答）"), ["[CLS]", "q", "[SEP]", "p1", "p2", "[SEP]"], "span",
-         c.tr(f"every token → linear {H}→2: start, end", f"每个词元 → 线性层 {H}→2：起点、终点")),
+         c.tr(f"each token → linear {H}→2", f"每个词元 → 线性层 {H}→2")),
     ]
     for k, (title, toks, kind, note) in enumerate(specs):
-        px = 0.2 + (k % 2) * (panel_w + 0.25)
+        px = 0.1 + (k % 2) * (panel_w + 0.2)
         py = 3.0 - (k // 2) * (panel_h + 0.1)
         c.ax.add_patch(FancyBboxPatch((px, py - 0.1), panel_w, panel_h, boxstyle="round,pad=0,rounding_size=0.08",
-                                      facecolor="none", edgecolor="#dee2e6", linewidth=1.0))
-        c.text(px + panel_w / 2, py + panel_h - 0.3, title, size=SMALL, weight="normal")
+                                      facecolor="none", edgecolor="#ced4da", linewidth=1.0))
+        c.text(px + panel_w / 2, py + panel_h - 0.32, title, size=SMALL)
         n = len(toks)
-        gap = (panel_w - 0.4) / n
-        xs = [px + 0.2 + gap * (i + 0.5) for i in range(n)]
+        gap = (panel_w - 0.3) / n
+        xs = [px + 0.15 + gap * (i + 0.5) for i in range(n)]
         for x, t in zip(xs, toks):
-            c.box(x, py + 0.2, gap - 0.06, 0.32, t, "token", size=SMALL - 3)
-        enc = c.box(px + panel_w / 2, py + 0.85, panel_w - 0.4, 0.42, c.tr("BERT", "BERT"), "attn", size=SMALL)
+            c.box(x, py + 0.2, gap - 0.06, 0.34, t, "token", size=TINY)
+        enc = c.box(px + panel_w / 2, py + 0.85, panel_w - 0.3, 0.42, "BERT", "attn", size=SMALL)
         for x in xs:
-            c.arrow((x, py + 0.36), (x, enc.bottom[1]), lw=0.8)
-        targets = {"cls": [0], "each": list(range(1, n - 1)), "span": [i for i, t in enumerate(toks) if t.startswith("p")]}[kind]
+            c.arrow((x, py + 0.37), (x, enc.bottom[1]), lw=0.8)
+        targets = {"cls": [0], "each": list(range(1, n - 1)),
+                   "span": [i for i, t in enumerate(toks) if t.startswith("p")]}[kind]
         for i in targets:
-            label = {"cls": c.tr("label", "类别"), "each": "B/I/O", "span": "S/E"}[kind]
-            head = c.box(xs[i], py + 1.6, gap - 0.06 if kind != "cls" else 0.9, 0.36, label, "head", size=SMALL - 3)
+            label = {"cls": c.tr("class", "类别"), "each": c.tr("tag", "标签"), "span": c.tr("S, E", "起, 止")}[kind]
+            head = c.box(xs[i], py + 1.58, max(gap - 0.06, 0.5) if kind != "cls" else 0.9, 0.36, label, "head",
+                         size=TINY)
             c.arrow((xs[i], enc.top[1]), head.bottom, lw=0.9)
-        c.text(px + panel_w / 2, py + 2.05, note, size=SMALL - 2, color=MUTED)
+        c.text(px + panel_w / 2, py + 2.0, note, size=TINY, color=MUTED)
     return c.fig
 
 
@@ -824,35 +853,35 @@ def draw_model_families(lang: str):
 
     from .masks import causal_mask
 
-    n = 5
-    full = torch.ones(n, n, dtype=torch.bool)
-    causal = causal_mask(n)
-    c = Canvas(lang, height=3.9)
-    cell = 0.3
+    n, m = 5, 4  # source and target lengths of the drawing
+    full = torch.ones(n, n, dtype=torch.bool).tolist()
+    causal = causal_mask(n).tolist()
+    c = Canvas(lang, height=4.0)
     families = [
-        (c.tr("encoder-only", "仅编码器"), c.tr("BERT, RoBERTa, ELECTRA", "BERT、RoBERTa、ELECTRA"),
-         [full.tolist()], c.tr("every token sees every token", "每个词元看所有词元")),
-        (c.tr("decoder-only", "仅解码器"), c.tr("GPT-1/2/3", "GPT-1/2/3"),
-         [causal.tolist()], c.tr("each token sees the past", "每个词元只看过去")),
-        (c.tr("encoder-decoder", "编码器-解码器"), c.tr("Transformer, T5, BART", "Transformer、T5、BART"),
-         [full.tolist(), causal.tolist(), full[:, :n].tolist()],
-         c.tr("encoder: all · decoder: past · cross: all", "编码器：全部 · 解码器：过去 · 交叉：全部")),
+        (c.tr("encoder-only", "仅编码器"), "BERT, RoBERTa, ELECTRA",
+         [(full, 0.3, "")], c.tr("every token sees\nevery token", "每个词元\n看所有词元")),
+        (c.tr("decoder-only", "仅解码器"), "GPT-1, GPT-2, GPT-3",
+         [(causal, 0.3, "")], c.tr("each token sees\nitself and the past", "每个词元只看\n自己和过去")),
+        (c.tr("encoder-decoder", "编码器-解码器"), "Transformer, T5, BART",
+         [(full, 0.15, c.tr("encoder", "编码器")), (causal_mask(m).tolist(), 0.15, c.tr("decoder", "解码器")),
+          (torch.ones(m, n, dtype=torch.bool).tolist(), 0.15, c.tr("cross", "交叉"))],
+         c.tr("decoder: its past;\ncross: all of the source", "解码器：只看过去；\n交叉：看整个源句")),
     ]
-    xs = [0.35, 2.7, 4.85]
+    xs = [0.25, 2.45, 4.6]
     for (name, examples, masks, note), x0 in zip(families, xs):
-        c.text(x0, 3.65, name, size=FONT, weight="normal", ha="left")
-        c.text(x0, 3.3, examples, size=SMALL - 1, color=MUTED, ha="left")
-        for k, mask in enumerate(masks):
-            colors = [[COLORS["attn"][1] if mask[i][j] else MASKED for j in range(n)] for i in range(n)]
-            mx = x0 + k * (n * cell * 0.62 + 0.1)
-            size = cell if len(masks) == 1 else cell * 0.62
-            c.cells(mx, 2.95, size, colors)
-            if len(masks) > 1:
-                c.text(mx + n * size / 2, 2.95 - n * size - 0.2,
-                       [c.tr("enc", "编码"), c.tr("dec", "解码"), c.tr("cross", "交叉")][k], size=SMALL - 2)
-        c.text(x0, 0.85, note, size=SMALL - 1, ha="left", wrap=True)
-    c.text(WIDTH / 2, 0.3, c.tr("rows: queries · columns: keys · blue: may attend", "行：查询 · 列：键 · 蓝色：可以关注"),
-           size=SMALL)
+        c.text(x0, 3.75, name, size=FONT, ha="left")
+        c.text(x0, 3.42, examples if lang == "en" else examples.replace(", ", "、"), size=TINY, color=MUTED,
+               ha="left")
+        mx = x0
+        for mask, cell, label in masks:
+            colors = [[COLORS["attn"][1] if v else MASKED for v in row] for row in mask]
+            c.cells(mx, 3.05, cell, colors)
+            if label:
+                c.text(mx + len(mask[0]) * cell / 2, 3.05 - n * cell - 0.2, label, size=TINY)
+            mx += len(mask[0]) * cell + 0.1
+        c.text(x0, 1.05, note, size=TINY, ha="left", va="top")
+    c.text(WIDTH / 2, 0.25, c.tr("rows: queries · columns: keys · blue: may attend · grey: masked",
+                                 "行：查询 · 列：键 · 蓝色：可以关注 · 灰色：被掩码"), size=SMALL)
     return c.fig
 
 
