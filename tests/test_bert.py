@@ -9,6 +9,8 @@ import pytest
 import torch
 
 from conftest import require
+from rnn2bert.masks import as_attention_mask
+from rnn2bert.transformer import EncoderLayer
 from rnn2bert.bert import (TIED, BertConfig, BertForPreTraining, BertModel, book_to_hf_name,
                            count_parameters, hf_to_book_name, load_hf_state_dict, parameter_breakdown)
 
@@ -203,3 +205,102 @@ def test_minilm_equals_hugging_face(minilm):
     assert len(got.attentions) == 6 and got.attentions[0].shape[1] == 12
     for mine, theirs in zip(got.attentions, want.attentions, strict=True):
         close(mine, theirs)
+
+
+# ----------------------------------------------------------------------------- chapter 07 -> 08
+def test_chapter_07_encoder_layer_computes_hugging_face_bert_layers():
+    """BERT's layer is chapter 07's: an ``EncoderLayer`` with GELU and ε = 1e-12, given a layer's
+    weights, maps Hugging Face's hidden state before that layer to the one after it."""
+    config = BertConfig(**SMALL)
+    hf = hf_model("BertModel", config)
+    input_ids, token_type_ids, attention_mask = batch()
+    with torch.no_grad():
+        hidden = hf(input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+                    output_hidden_states=True).hidden_states
+    assert len(hidden) == config.num_hidden_layers + 1
+    for i in range(config.num_hidden_layers):
+        layer = EncoderLayer(config.hidden_size, config.num_attention_heads, config.intermediate_size,
+                             activation="gelu", eps=config.layer_norm_eps).eval()
+        prefix = f"encoder.layers.{i}."
+        state = {hf_to_book_name(k).removeprefix(prefix): v for k, v in hf.state_dict().items()
+                 if hf_to_book_name(k).startswith(prefix)}
+        layer.load_state_dict(state)  # strict: every parameter of the layer
+        with torch.no_grad():
+            out = layer(hidden[i], as_attention_mask(attention_mask))
+        close(out, hidden[i + 1])
+
+
+def test_bert_layer_is_an_encoder_layer_with_bert_options():
+    config = BertConfig(**SMALL, hidden_dropout_prob=0.2, attention_probs_dropout_prob=0.3, hidden_act="relu")
+    layer = BertModel(config).encoder.layers[1]
+    assert isinstance(layer, EncoderLayer) and not layer.norm_first
+    assert (layer.norm1.eps, layer.norm2.eps) == (config.layer_norm_eps, config.layer_norm_eps)
+    assert (layer.dropout1.p, layer.dropout2.p, layer.self_attn.dropout.p, layer.ffn.dropout.p) == (0.2, 0.2, 0.3, 0.0)
+    assert isinstance(layer.ffn.activation, torch.nn.ReLU)
+    assert layer.ffn.linear1.out_features == config.intermediate_size
+
+
+def minilm_layer_equals_encoder_layer(model, tokenizer) -> bool:
+    """The code of chapter 08's cell: MiniLM's first layer, copied into chapter 07's EncoderLayer,
+    computes the same vectors (``model``: the book's BertModel; ``tokenizer``: the book's)."""
+    from rnn2bert.masks import as_attention_mask
+    from rnn2bert.transformer import EncoderLayer
+
+    config = model.config
+    bert_layer = model.encoder.layers[0]
+    chapter_07 = EncoderLayer(config.hidden_size, config.num_attention_heads,
+                              config.intermediate_size, activation="gelu",
+                              eps=config.layer_norm_eps)
+    chapter_07.load_state_dict(bert_layer.state_dict())  # same names, strict
+    chapter_07.eval()
+    batch = tokenizer.encode_batch(["my dog is cute", "he likes playing"])
+    mask = as_attention_mask(batch["attention_mask"])
+    with torch.no_grad():
+        x = model.embeddings(batch["input_ids"], batch["token_type_ids"])
+        ours, _ = bert_layer(x, mask)
+        theirs = chapter_07(x, mask)
+    print("a BertLayer is an EncoderLayer:", isinstance(bert_layer, EncoderLayer))
+    print("chapter 07's layer, MiniLM's weights, same output:",
+          torch.allclose(ours, theirs, atol=1e-6))
+    return isinstance(bert_layer, EncoderLayer) and torch.allclose(ours, theirs, atol=1e-6)
+
+
+def test_chapter_08_cell_minilm_layer_is_an_encoder_layer(minilm_dir, capsys):
+    from rnn2bert.pretrained import load_minilm
+
+    model, tokenizer = load_minilm()
+    assert minilm_layer_equals_encoder_layer(model, tokenizer)
+    assert capsys.readouterr().out.count("True") == 2
+
+
+# ----------------------------------------------------------------------------- on a GPU
+@pytest.mark.cuda
+def test_pretraining_forward_backward_on_cuda():
+    """Every tensor the model creates lives on the input's device: forward (plain and fast
+    paths, with padding, labels and ``last_rows``) and backward on CUDA, equal to the CPU."""
+    torch.manual_seed(0)
+    cpu = BertForPreTraining(BertConfig(**SMALL)).eval()
+    gpu = BertForPreTraining(BertConfig(**SMALL)).eval()
+    gpu.load_state_dict(cpu.state_dict())
+    gpu.cuda()
+    input_ids, token_type_ids, attention_mask = batch()
+    labels = torch.full_like(input_ids, -100)
+    labels[0, 2], labels[1, 1] = 7, 99
+    inputs = dict(input_ids=input_ids, token_type_ids=token_type_ids, attention_mask=attention_mask,
+                  labels=labels, next_sentence_label=torch.tensor([0, 1]))
+    for output_attentions in (True, False):
+        want = cpu(**inputs, output_attentions=output_attentions)
+        got = gpu(**{k: v.cuda() for k, v in inputs.items()}, output_attentions=output_attentions)
+        assert got.loss.device.type == "cuda"
+        close(got.loss.cpu(), want.loss)
+        close(got.prediction_logits.cpu(), want.prediction_logits)
+        got.loss.backward()
+        want.loss.backward()
+    for (name, p), q in zip(cpu.named_parameters(), gpu.parameters(), strict=True):
+        close(q.grad.cpu(), p.grad)
+    rows = torch.tensor([[0, 2, 5], [0, 1, 1]])
+    with torch.no_grad():
+        want = cpu.bert(input_ids, token_type_ids, attention_mask, output_attentions=False, last_rows=rows)
+        got = gpu.bert(input_ids.cuda(), token_type_ids.cuda(), attention_mask.cuda(),
+                       output_attentions=False, last_rows=rows.cuda())
+    close(got.last_hidden_state.cpu(), want.last_hidden_state)

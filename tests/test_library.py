@@ -79,7 +79,7 @@ def test_chinese_label_renders_without_missing_glyphs(recwarn):
 # ---- multi-head attention and masks -----------------------------------------------------------
 
 from rnn2bert.attention import MultiHeadAttention  # noqa: E402
-from rnn2bert.masks import causal_mask, padding_mask  # noqa: E402
+from rnn2bert.masks import as_attention_mask, causal_mask, key_mask, padding_mask, source_mask  # noqa: E402
 
 
 def copy_into_torch_mha(mha: MultiHeadAttention) -> torch.nn.MultiheadAttention:
@@ -123,6 +123,16 @@ def test_masks_shapes_and_meaning():
     assert m[:, 0, 0].tolist() == [[True, True, True, False], [True, False, False, False]]
     c = causal_mask(3)
     assert c.tolist() == [[True, False, False], [True, True, False], [True, True, True]]
+
+
+def test_the_three_padding_masks_are_one():
+    """From lengths (chapter 04), token ids (chapter 07) and Hugging Face's 1/0 (chapter 08)."""
+    ids = torch.tensor([[5, 6, 7, 0], [8, 0, 0, 0]])
+    want = padding_mask([3, 1], max_len=4)
+    assert torch.equal(source_mask(ids, pad_id=0), want)
+    assert torch.equal(as_attention_mask((ids != 0).long()), want)
+    assert torch.equal(key_mask(ids != 0), want) and want.shape == (2, 1, 1, 4)
+    assert as_attention_mask(None) is None
 
 
 def test_mha_rejects_indivisible_heads():

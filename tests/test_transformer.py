@@ -17,6 +17,7 @@ from rnn2bert.transformer import (
     EncoderLayer,
     FeedForward,
     Transformer,
+    get_activation,
     source_mask,
     target_mask,
 )
@@ -101,6 +102,45 @@ def test_encoder_layer_equals_torch(src, norm_first, activation, padded, grad):
         want = reference(src, src_key_padding_mask=None if mask is None else ~mask[:, 0, 0])
         got = ours(src, mask)
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("norm_first", [False, True], ids=["post-LN", "pre-LN"])
+def test_encoder_layer_at_rows_and_without_weights(src, norm_first):
+    """``forward_with_weights``: the same output as ``forward`` with the maps, without them (the
+    fast attention path), and at chosen rows only (what pretraining's last layer computes)."""
+    layer = randomize_(EncoderLayer(D_MODEL, HEADS, D_FF, norm_first=norm_first))
+    mask = padding_mask(SRC_LENGTHS)
+    full = layer(src, mask)
+    out, weights = layer.forward_with_weights(src, mask)
+    fast, none = layer.forward_with_weights(src, mask, need_weights=False)
+    assert none is None and torch.equal(weights, layer.attn_weights) and torch.equal(out, full)
+    torch.testing.assert_close(fast, full, atol=1e-5, rtol=1e-5)
+    rows = torch.tensor([[0, 6, 2], [0, 3, 3], [0, 0, 0]])  # (B, M)
+    at_rows, _ = layer.forward_with_weights(src, mask, need_weights=False, rows=rows)
+    want = torch.stack([full[b, r] for b, r in enumerate(rows)])
+    torch.testing.assert_close(at_rows, want, atol=1e-5, rtol=1e-5)
+
+
+def test_encoder_layer_options_for_bert():
+    layer = EncoderLayer(D_MODEL, HEADS, D_FF, dropout=0.1, activation="gelu", eps=1e-12,
+                         attention_dropout=0.2, ffn_dropout=0.0)
+    assert (layer.dropout1.p, layer.dropout2.p, layer.self_attn.dropout.p, layer.ffn.dropout.p) == (0.1, 0.1, 0.2, 0.0)
+    assert layer.norm1.eps == layer.norm2.eps == 1e-12
+    default = EncoderLayer(D_MODEL, HEADS, D_FF, dropout=0.3)  # PyTorch's defaults
+    assert (default.self_attn.dropout.p, default.ffn.dropout.p, default.norm1.eps) == (0.3, 0.3, 1e-5)
+    reference = nn.TransformerEncoderLayer(D_MODEL, HEADS, D_FF, dropout=0.0, activation="gelu",
+                                           layer_norm_eps=1e-12, batch_first=True)
+    assert reference.norm1.eps == layer.norm1.eps
+
+
+def test_one_activation_table():
+    x = torch.linspace(-4, 4, 101)
+    torch.testing.assert_close(get_activation("relu")(x), F.relu(x))
+    torch.testing.assert_close(get_activation("gelu")(x), x * torch.distributions.Normal(0, 1).cdf(x))
+    torch.testing.assert_close(get_activation("gelu_new")(x), F.gelu(x, approximate="tanh"))
+    assert get_activation("gelu") is not get_activation("gelu")  # a fresh module each time
+    with pytest.raises(ValueError, match="不支持"):
+        get_activation("swish")
 
 
 @pytest.mark.parametrize("norm_first", [False, True], ids=["post-LN", "pre-LN"])
