@@ -95,24 +95,6 @@ def test_every_registered_exercise_is_in_a_solution_notebook():
 # ---- classic wrong answers are rejected, and the message names the mistake ------------------
 
 WRONG = {
-    "ch03.scaled_attention": [
-        (lambda Q, K, V: _attend(Q, K, V, 1.0), "forgot to divide by √d_k"),
-        (lambda Q, K, V: _attend(Q, K, V, Q.shape[-1]), "divided by d_k"),
-        (lambda Q, K, V: _attend(Q, K, V, math.sqrt(V.shape[-1])), "√d_v"),
-        (lambda Q, K, V: _attend(Q, K, V, math.sqrt(K.shape[0])), "√L"),
-        (lambda Q, K, V: tuple(x / math.sqrt(Q.shape[-1]) for x in _attend(Q, K, V, 1.0)), "after the softmax"),
-    ],
-    "ch03.predict_variance": [
-        (lambda d_k, s_q, s_k: d_k, "multiply in"),
-        (lambda d_k, s_q, s_k: d_k * s_q * s_k, "standard deviations where variances"),
-        (lambda d_k, s_q, s_k: math.sqrt(d_k) * s_q * s_k, "the standard deviation of q·k"),
-        (lambda d_k, s_q, s_k: d_k**2 * s_q**2 * s_k**2, "not d_k²"),
-    ],
-    "ch03.softmax_jacobian": [
-        (lambda s: torch.diag(torch.softmax(s, -1)), "only diag(p)"),
-        (lambda s: torch.outer(torch.softmax(s, -1), torch.softmax(s, -1)) - torch.diag(torch.softmax(s, -1)), "sign is flipped"),
-        (lambda s: torch.diag(torch.softmax(s, -1) * (1 - torch.softmax(s, -1))), "only the diagonal"),
-    ],
     "ch04.padding_mask": [
         (lambda lengths, L: (torch.arange(L) < lengths[:, None]), "singleton axes"),
         (lambda lengths, L: ~(torch.arange(L) < lengths[:, None])[:, None, None, :], "wrong side"),
@@ -202,10 +184,6 @@ WRONG = {
         (lambda d, h, f: 4 * (d * d + d) + 2 * d * f + f + d, "two LayerNorms"),
         (lambda d, h, f: 4 * (d * d + d) + 2 * d * f + 4 * d, "biases of the feed-forward"),
         (lambda d, h, f: h * 4 * (d * d + d) + 2 * d * f + f + d + 4 * d, "split d_model"),
-    ],
-    "ch03.temperature": [
-        (lambda s, T: torch.softmax(s * T, -1), "multiplied by T"),
-        (lambda s, T: torch.softmax(s, -1) / T, "after the softmax"),
     ],
     "ch08.wordpiece": [
         (lambda w, vocab: _ch08_wordpiece(w, vocab, shortest=True), "shortest matching piece"),
@@ -346,11 +324,6 @@ def _shift(k, d):
     blocks = [torch.tensor([[math.cos(k * w), -math.sin(k * w)], [math.sin(k * w), math.cos(k * w)]], dtype=torch.float64)
               for w in _omega(d).tolist()]
     return torch.block_diag(*blocks)
-
-
-def _attend(Q, K, V, divisor):
-    weights = torch.softmax(Q @ K.T / divisor, -1)
-    return weights @ V, weights
 
 
 def test_every_exercise_has_at_least_four_wrong_answers():
