@@ -236,12 +236,13 @@ def save_svg(fig, path: Path, png: Path | None = None) -> None:
     """
     check_fits(fig, path.stem)
     buffer = io.StringIO()
-    options = dict(facecolor="white", bbox_inches=None)  # every diagram is WIDTH wide: one text scale
-    with matplotlib.rc_context({"svg.hashsalt": "rnn2bert-diagrams", "svg.fonttype": "path"}):
-        fig.savefig(buffer, format="svg", metadata=plotting.SVG_METADATA, **options)
-    if png is not None:
-        png.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(png, format="png", dpi=2 * 96, **options)
+    # "standard", not the book's "tight": every diagram is WIDTH wide, so all have one text scale
+    style = {"svg.hashsalt": "rnn2bert-diagrams", "svg.fonttype": "path", "savefig.bbox": "standard"}
+    with matplotlib.rc_context(style):
+        fig.savefig(buffer, format="svg", metadata=plotting.SVG_METADATA, facecolor="white")
+        if png is not None:
+            png.parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(png, format="png", dpi=2 * 96, facecolor="white")
     plt.close(fig)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(buffer.getvalue(), encoding="utf-8")
