@@ -95,32 +95,6 @@ def test_every_registered_exercise_is_in_a_solution_notebook():
 # ---- classic wrong answers are rejected, and the message names the mistake ------------------
 
 WRONG = {
-    "ch04.padding_mask": [
-        (lambda lengths, L: (torch.arange(L) < lengths[:, None]), "singleton axes"),
-        (lambda lengths, L: ~(torch.arange(L) < lengths[:, None])[:, None, None, :], "wrong side"),
-        (lambda lengths, L: (torch.arange(L) <= lengths[:, None])[:, None, None, :], "Off by one"),
-        (lambda lengths, L: (torch.arange(L) < lengths[:, None]).float()[:, None, None, :], "boolean"),
-    ],
-    "ch04.causal_mask": [
-        (lambda n: torch.ones(n, n, dtype=torch.bool).triu(), "see the future"),
-        (lambda n: torch.ones(n, n, dtype=torch.bool).tril(-1), "attend to itself"),
-        (lambda n: torch.zeros(n, n).masked_fill(torch.ones(n, n, dtype=torch.bool).triu(1), float("-inf")), "boolean"),
-    ],
-    "ch04.masked_attention": [
-        (lambda Q, K, V, m: _masked(Q, K, V, m, fill=0.0), "set masked scores to 0"),
-        (lambda Q, K, V, m: _masked(Q, K, V, m, after=True), "after the softmax"),
-        (lambda Q, K, V, m: _masked(Q, K, V, ~m), "wrong side"),
-        (lambda Q, K, V, m: _masked(Q, K, V, m, scale=1.0), "√d_k"),
-    ],
-    "ch04.combine_masks": [
-        (lambda pad, causal: pad | causal, "OR"),
-        (lambda pad, causal: causal, "Only the causal"),
-        (lambda pad, causal: pad, "Only the padding"),
-    ],
-    "ch04.predict_visible": [
-        (lambda length, L: list(range(1, L + 1)), "forgot the padding"),
-        (lambda length, L: [length] * L, "forgot the causal"),
-    ],
     "ch05.split_heads": [
         (lambda x, h: x.reshape(x.shape[0], h, x.shape[1], -1), "cuts the *sequence*"),
         (lambda x, h: x.view(x.shape[0], x.shape[1], h, -1), "move the head axis"),
@@ -282,12 +256,6 @@ def _ch08_count(V, H, L, I, P, S):
     embeddings = (V + P + S) * H + 2 * H
     layer = 4 * (H * H + H) + 2 * H * I + I + H + 4 * H
     return embeddings + L * layer + H * H + H
-
-
-def _masked(Q, K, V, mask, fill=float("-inf"), after=False, scale=None):
-    scores = Q @ K.T / (math.sqrt(Q.shape[-1]) if scale is None else scale)
-    weights = torch.softmax(scores, -1) * mask if after else torch.softmax(scores.masked_fill(~mask, fill), -1)
-    return weights @ V, weights
 
 
 def _mha(x, W_q, W_k, W_v, W_o, h, scale=None, project=True, dim=-1):
