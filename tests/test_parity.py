@@ -79,3 +79,37 @@ def test_chinese_quotes_open_and_close(path):
         assert quotes == ["“", "”"] * (len(quotes) // 2), f"cell {i}: unbalanced Chinese quotes {''.join(quotes)}"
         for inner in re.findall(r"“([^”]*)”", text):
             assert inner == inner.strip() and '"' not in inner, f"cell {i}: mismatched quotes around {inner!r}"
+
+
+# "## 8.6 Real attention maps" / "## 8.6 真实的注意力图"; "### Q12.5 · …" / "### 问题 12.5 · …"; "# 7 · …"
+NUMBERED_HEADING = re.compile(r"^(#{1,6})[ \t]+(?:Q|问题[ \t]*)?(\d+(?:\.\d+)*)(?=[\s·:.])", re.M)
+
+
+def numbered_headings(path):
+    """(cell index, heading level, section number) of every numbered Markdown heading, in order."""
+    found = []
+    for i, cell in enumerate(read(path).cells):
+        if cell.cell_type == "markdown":
+            text = re.sub(r"```.*?```", "", cell.source, flags=re.S)  # not inside fenced code
+            found += [(i, len(m.group(1)), m.group(2)) for m in NUMBERED_HEADING.finditer(text)]
+    return found
+
+
+def test_numbered_headings_are_found():
+    """The pattern sees the headings of both languages (so the parity test below cannot pass vacuously)."""
+    en, zh = (ROOT / "chapters" / lang / "08-bert.ipynb" for lang in LANGS)
+    for path in (en, zh):
+        numbers = [number for _, _, number in numbered_headings(path)]
+        assert numbers[0] == "8" and "8.1" in numbers, f"{path.name}: {numbers}"
+    text = "# 7 · T\n## 7.1 Residual\n### Q12.5 · Why\n### 问题 12.5 · 为什么\n## Summary\n#7 no\n"
+    assert [m.group(2) for m in NUMBERED_HEADING.finditer(text)] == ["7", "7.1", "12.5", "12.5"]
+
+
+@pytest.mark.parametrize("en,zh", pairs(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_same_numbered_sections(en, zh):
+    """Every numbered heading (chapter, section, question) sits in the same cell at the same level in both
+    languages, so the page outlines, section links and cross-references ("section 8.6") agree."""
+    a, b = numbered_headings(en), numbered_headings(zh)
+    only_en = [h for h in a if h not in b]
+    only_zh = [h for h in b if h not in a]
+    assert a == b, f"numbered headings differ (cell, level, number): only in en {only_en}, only in zh {only_zh}"
