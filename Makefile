@@ -1,6 +1,8 @@
 # From RNN to BERT · 从 RNN 到 BERT
 #   make book       build the bilingual site into _build/html (from committed outputs)
-#   make test       the whole test suite (what CI runs)
+#   make test       the whole test suite (what CI runs), make lint included
+#   make test-fast  library, parity and exercise checks (no notebook run, no site): ~1 min
+#   make lint       ruff check + ruff format --check: library, tools, tests, notebooks
 #   make execute    re-run every chapter and solution notebook in place
 #   make exercises  regenerate exercises/ from solutions/
 #   make serve      serve _build/html on http://localhost:8000
@@ -21,10 +23,10 @@ STAMP  := $(VENV)/.installed
 JB     := $(VENV)/bin/jupyter-book
 SOLUTIONS ?= 1
 
-.PHONY: help venv book serve test execute exercises diagrams pretrain bench slides serve-slides student-bundle browser-deps otter grading-deps clean
+.PHONY: help venv book serve test test-fast lint execute exercises diagrams pretrain bench slides serve-slides student-bundle browser-deps otter grading-deps clean
 
 help:
-	@sed -n '2,16p' Makefile
+	@sed -n '2,/^$$/s/^#//p' Makefile
 
 # (Re)install when the pins change. The constraints file pins every transitive package too.
 $(STAMP): requirements.txt requirements-dev.txt requirements-data.txt constraints.txt pyproject.toml
@@ -100,8 +102,21 @@ grading-deps:
 	  echo "grading-deps: not root or no apt-get: install bubblewrap yourself (the grader refuses to run without it, unless --sandbox none)"; \
 	fi
 
-test: $(STAMP) browser-deps grading-deps
+test: $(STAMP) browser-deps grading-deps lint
 	$(PY) -m pytest -n 2 --dist loadfile --nbval tests chapters/en solutions/en
+
+# The quick loop while editing the library: no notebook is executed and no site is built.
+FAST_TESTS := tests/test_library.py tests/test_masks_beyond.py tests/test_positional.py \
+              tests/test_transformer.py tests/test_bert.py tests/test_fast_paths.py \
+              tests/test_parity.py tests/test_exercises.py
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -n 2 -m "not slow and not browser" $(FAST_TESTS)
+
+# ruff, pinned in requirements-dev.txt; the notebook folders' ruff.toml set 80 columns.
+LINT_PATHS := src tools tests chapters exercises solutions
+lint: $(STAMP)
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 
 clean:
 	rm -rf _build test-artifacts

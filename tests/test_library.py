@@ -1,4 +1,5 @@
 """The library against PyTorch's own implementations, and the notebook setup."""
+
 import math
 
 import matplotlib
@@ -7,14 +8,18 @@ import torch
 import torch.nn.functional as F
 
 import rnn2bert
-from rnn2bert.attention import SelfAttention, scaled_dot_product_attention
+from rnn2bert.attention import MultiHeadAttention, SelfAttention, scaled_dot_product_attention
+from rnn2bert.masks import as_attention_mask, causal_mask, key_mask, padding_mask, source_mask
 
 
 @pytest.fixture
 def qkv():
     g = torch.Generator().manual_seed(0)
-    return (torch.randn(2, 3, 5, 8, generator=g), torch.randn(2, 3, 7, 8, generator=g),
-            torch.randn(2, 3, 7, 6, generator=g))
+    return (
+        torch.randn(2, 3, 5, 8, generator=g),
+        torch.randn(2, 3, 7, 8, generator=g),
+        torch.randn(2, 3, 7, 6, generator=g),
+    )
 
 
 @pytest.mark.parametrize("scale", [None, 1.0, 0.3])
@@ -62,12 +67,16 @@ def test_setup_puts_the_chinese_font_first():
     rnn2bert.setup()
     assert matplotlib.rcParams["font.family"][0] == "Noto Sans SC"
     from matplotlib import font_manager
-    path = font_manager.findfont(font_manager.FontProperties(family="Noto Sans SC"), fallback_to_default=False)
+
+    path = font_manager.findfont(
+        font_manager.FontProperties(family="Noto Sans SC"), fallback_to_default=False
+    )
     assert path.endswith("NotoSansSC-Regular.otf")
 
 
 def test_chinese_label_renders_without_missing_glyphs(recwarn):
     import matplotlib.pyplot as plt
+
     rnn2bert.setup()
     fig, ax = plt.subplots()
     ax.set_title("自注意力 · self-attention $\\sqrt{d_k}$")
@@ -77,9 +86,6 @@ def test_chinese_label_renders_without_missing_glyphs(recwarn):
 
 
 # ---- multi-head attention and masks -----------------------------------------------------------
-
-from rnn2bert.attention import MultiHeadAttention  # noqa: E402
-from rnn2bert.masks import as_attention_mask, causal_mask, key_mask, padding_mask, source_mask  # noqa: E402
 
 
 def copy_into_torch_mha(mha: MultiHeadAttention) -> torch.nn.MultiheadAttention:
@@ -99,8 +105,13 @@ def test_multi_head_attention_equals_torch():
     x, memory = torch.randn(2, 5, 16), torch.randn(2, 7, 16)
     lengths = torch.tensor([7, 4])
     out, w = mha(x, memory, memory, mask=padding_mask(lengths))
-    want, want_w = ref(x, memory, memory, key_padding_mask=~padding_mask(lengths)[:, 0, 0],
-                       average_attn_weights=False)
+    want, want_w = ref(
+        x,
+        memory,
+        memory,
+        key_padding_mask=~padding_mask(lengths)[:, 0, 0],
+        average_attn_weights=False,
+    )
     torch.testing.assert_close(out, want, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(w, want_w, atol=1e-6, rtol=1e-5)
     assert w.shape == (2, 4, 5, 7)

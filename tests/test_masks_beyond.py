@@ -1,4 +1,6 @@
-"""The masks of chapter 11: UniLM's prefix (sequence-to-sequence) mask and XLNet's permutation masks."""
+"""The masks of chapter 11: UniLM's prefix (sequence-to-sequence) mask and XLNet's permutation
+masks."""
+
 import itertools
 
 import pytest
@@ -25,6 +27,7 @@ def test_prefix_mask_in_attention_equals_pytorch():
     q, k, v = torch.randn(3, 2, 6, 4).unbind(0)
     m = prefix_mask(6, 3)
     from rnn2bert.attention import scaled_dot_product_attention
+
     out, _ = scaled_dot_product_attention(q, k, v, m)
     ref = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=m)
     assert torch.allclose(out, ref, atol=1e-6)
@@ -48,7 +51,8 @@ def test_permutation_mask_is_causal_in_the_order(order):
 
 
 def test_permutation_mask_paper_example():
-    # Yang et al. (2019), figure 1: order 3 -> 2 -> 4 -> 1 (1-based); token 3 sees nothing, token 1 sees 2, 3, 4
+    # Yang et al. (2019), figure 1: order 3 -> 2 -> 4 -> 1 (1-based);
+    # token 3 sees nothing, token 1 sees 2, 3, 4
     content, query = permutation_mask(torch.tensor([2, 1, 3, 0]))
     assert query[0].tolist() == [False, True, True, True]
     assert not query[2].any() and content[2].tolist() == [False, False, True, False]

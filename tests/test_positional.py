@@ -1,4 +1,5 @@
 """rnn2bert.positional: the sinusoidal encoding, its shift matrices, and both modules."""
+
 from __future__ import annotations
 
 import math
@@ -18,11 +19,23 @@ def test_sinusoidal_values_computed_by_hand():
     # d_model = 4: ω_0 = 1, ω_1 = 1 / 10000^(2/4) = 0.01
     pe = sinusoidal_encoding(3, 4)
     assert pe.shape == (3, 4) and pe.dtype == torch.float32
-    want = torch.tensor([
-        [0.0, 1.0, 0.0, 1.0],
-        [0.8414709848, 0.5403023059, 0.0099998333, 0.9999500004],  # sin 1, cos 1, sin .01, cos .01
-        [0.9092974268, -0.4161468365, 0.0199986667, 0.9998000067],  # sin 2, cos 2, sin .02, cos .02
-    ])
+    want = torch.tensor(
+        [
+            [0.0, 1.0, 0.0, 1.0],
+            [
+                0.8414709848,
+                0.5403023059,
+                0.0099998333,
+                0.9999500004,
+            ],  # sin 1, cos 1, sin .01, cos .01
+            [
+                0.9092974268,
+                -0.4161468365,
+                0.0199986667,
+                0.9998000067,
+            ],  # sin 2, cos 2, sin .02, cos .02
+        ]
+    )
     torch.testing.assert_close(pe, want)
 
 
@@ -70,7 +83,7 @@ def test_shift_matrix_is_a_block_diagonal_rotation():
     torch.testing.assert_close(shift_matrix(0, 8), torch.eye(8))
     outside_blocks = torch.ones(8, 8, dtype=torch.bool)
     for i in range(0, 8, 2):
-        outside_blocks[i:i + 2, i:i + 2] = False
+        outside_blocks[i : i + 2, i : i + 2] = False
     assert (m3[outside_blocks] == 0).all()
 
 

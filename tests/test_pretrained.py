@@ -1,4 +1,6 @@
-"""Loading pretrained weights from local files: all-MiniLM-L6-v2 and the tiny BERTs of chapter 09."""
+"""Loading pretrained weights from local files: all-MiniLM-L6-v2 and the tiny BERTs of
+chapter 09."""
+
 from __future__ import annotations
 
 import os
@@ -29,7 +31,11 @@ def test_minilm_pipeline_equals_hugging_face(minilm):
     """The book's tokenizer and model, end to end, against Hugging Face's."""
     model, tokenizer = minilm
     assert isinstance(model, BertModel) and not model.training
-    assert (model.config.num_hidden_layers, model.config.hidden_size, model.config.num_attention_heads) == (6, 384, 12)
+    assert (
+        model.config.num_hidden_layers,
+        model.config.hidden_size,
+        model.config.num_attention_heads,
+    ) == (6, 384, 12)
     folder = minilm_folder()
     hf = transformers.BertModel.from_pretrained(folder, attn_implementation="eager").eval()
     hf_tokenizer = transformers.BertTokenizer.from_pretrained(folder)
@@ -54,9 +60,29 @@ def test_minilm_missing_says_how_to_install(monkeypatch):
 
 def tiny_checkpoint(folder, lowercase: bool | None):
     """A small BERT and a tokenizer saved as ``make pretrain`` saves them."""
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "我", "爱", "北", "京", "the", "cat", "##s", "A"]
-    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=16)
+    vocab = [
+        "[PAD]",
+        "[UNK]",
+        "[CLS]",
+        "[SEP]",
+        "[MASK]",
+        "我",
+        "爱",
+        "北",
+        "京",
+        "the",
+        "cat",
+        "##s",
+        "A",
+    ]
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=16,
+    )
     torch.manual_seed(0)
     model = BertForPreTraining(config).eval()
     model.save_pretrained(folder)
@@ -70,15 +96,26 @@ def tiny_checkpoint(folder, lowercase: bool | None):
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_load_tiny_bert(tmp_path, monkeypatch, lang):
     monkeypatch.setattr(pretrained, "CHECKPOINTS", tmp_path)
-    saved = tiny_checkpoint(tmp_path / lang, lowercase=None)  # no tokenizer_config.json: by language
+    # no tokenizer_config.json: the language decides
+    saved = tiny_checkpoint(tmp_path / lang, lowercase=None)
     model, tokenizer = load_tiny_bert(lang)
     assert isinstance(model, BertForPreTraining) and not model.training
     assert tokenizer.lowercase == (lang == "en")
-    assert tokenizer.tokenize("我爱北京 the cats A") == ["我", "爱", "北", "京", "the", "cat", "##s",
-                                                       "[UNK]" if lang == "en" else "A"]
+    assert tokenizer.tokenize("我爱北京 the cats A") == [
+        "我",
+        "爱",
+        "北",
+        "京",
+        "the",
+        "cat",
+        "##s",
+        "[UNK]" if lang == "en" else "A",
+    ]
     batch = tokenizer.encode_batch(["我爱[MASK]京", "the cats"])
     with torch.no_grad():
-        torch.testing.assert_close(model(**batch).prediction_logits, saved(**batch).prediction_logits)
+        torch.testing.assert_close(
+            model(**batch).prediction_logits, saved(**batch).prediction_logits
+        )
 
 
 def test_load_tiny_bert_from_a_folder(tmp_path):
@@ -102,11 +139,19 @@ def test_default_checkpoints_folder_is_in_the_repository():
 
 # ---- the committed checkpoints (checkpoints/en, checkpoints/zh) ---------------------------------
 
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_committed_checkpoint_beats_the_unigram_baseline(lang):
     """Loads, stays small, and fills held-out blanks clearly better than a context-free guess."""
     from rnn2bert import data
-    from rnn2bert.pretraining import evaluate, mask_tokens, nsp_pairs, pack_pairs, unigram_baseline, unigram_counts
+    from rnn2bert.pretraining import (
+        evaluate,
+        mask_tokens,
+        nsp_pairs,
+        pack_pairs,
+        unigram_baseline,
+        unigram_counts,
+    )
 
     folder = CHECKPOINTS / lang
     assert (folder / "model.safetensors").stat().st_size <= 15 * 2**20
@@ -115,14 +160,26 @@ def test_committed_checkpoint_beats_the_unigram_baseline(lang):
     batch = pack_pairs(nsp_pairs(documents[:60], seed=1)[:96], tokenizer, max_len=128)
     specials = tokenizer.all_special_ids
     batch["input_ids"], batch["labels"] = mask_tokens(
-        batch["input_ids"], vocab_size=len(tokenizer), mask_token_id=tokenizer.mask_token_id,
-        special_token_ids=specials, generator=torch.Generator().manual_seed(0))
+        batch["input_ids"],
+        vocab_size=len(tokenizer),
+        mask_token_id=tokenizer.mask_token_id,
+        special_token_ids=specials,
+        generator=torch.Generator().manual_seed(0),
+    )
     with torch.no_grad():
         scores = evaluate(model, [batch])
-    train_ids = pack_pairs(nsp_pairs((data.english_documents if lang == "en" else data.chinese_documents)("train")[:300], seed=2),
-                           tokenizer, max_len=128)["input_ids"]
-    baseline = unigram_baseline(unigram_counts(train_ids, vocab_size=len(tokenizer), special_token_ids=specials),
-                                batch["labels"])
+    train_ids = pack_pairs(
+        nsp_pairs(
+            (data.english_documents if lang == "en" else data.chinese_documents)("train")[:300],
+            seed=2,
+        ),
+        tokenizer,
+        max_len=128,
+    )["input_ids"]
+    baseline = unigram_baseline(
+        unigram_counts(train_ids, vocab_size=len(tokenizer), special_token_ids=specials),
+        batch["labels"],
+    )
     assert scores["masked_positions"] > 500
     assert scores["mlm_accuracy"] > 1.5 * baseline["accuracy"], (scores, baseline)
     assert scores["mlm_loss"] < baseline["loss"] - 0.3, (scores, baseline)

@@ -1,5 +1,6 @@
 """rnn2bert.transformer against torch.nn.Transformer*Layer / Encoder / Decoder (weights copied,
 eval mode, dropout 0), and the seq2seq model's masks, decoding and training."""
+
 from __future__ import annotations
 
 import re
@@ -43,7 +44,9 @@ def from_torch(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         name = re.sub(r"\blinear([12])\.", r"ffn.linear\1.", name)
         if "in_proj_" in name:
             prefix, kind = name.split("in_proj_")
-            ours.update({f"{prefix}w_{part}.{kind}": w for part, w in zip("qkv", t.chunk(3), strict=True)})
+            ours.update(
+                {f"{prefix}w_{part}.{kind}": w for part, w in zip("qkv", t.chunk(3), strict=True)}
+            )
         else:
             ours[name] = t
     return ours
@@ -56,26 +59,42 @@ def copy_from(ours: nn.Module, reference: nn.Module) -> nn.Module:
 
 @pytest.fixture
 def src():
-    return torch.randn(len(SRC_LENGTHS), max(SRC_LENGTHS), D_MODEL, generator=torch.Generator().manual_seed(1))
+    return torch.randn(
+        len(SRC_LENGTHS), max(SRC_LENGTHS), D_MODEL, generator=torch.Generator().manual_seed(1)
+    )
 
 
 @pytest.fixture
 def tgt():
-    return torch.randn(len(TGT_LENGTHS), max(TGT_LENGTHS), D_MODEL, generator=torch.Generator().manual_seed(2))
+    return torch.randn(
+        len(TGT_LENGTHS), max(TGT_LENGTHS), D_MODEL, generator=torch.Generator().manual_seed(2)
+    )
 
 
 def torch_encoder_layer(norm_first, activation="relu"):
-    return randomize_(nn.TransformerEncoderLayer(
-        D_MODEL, HEADS, D_FF, dropout=0.0, activation=activation, batch_first=True,
-        norm_first=norm_first))
+    return randomize_(
+        nn.TransformerEncoderLayer(
+            D_MODEL,
+            HEADS,
+            D_FF,
+            dropout=0.0,
+            activation=activation,
+            batch_first=True,
+            norm_first=norm_first,
+        )
+    )
 
 
 def torch_decoder_layer(norm_first):
-    return randomize_(nn.TransformerDecoderLayer(
-        D_MODEL, HEADS, D_FF, dropout=0.0, batch_first=True, norm_first=norm_first))
+    return randomize_(
+        nn.TransformerDecoderLayer(
+            D_MODEL, HEADS, D_FF, dropout=0.0, batch_first=True, norm_first=norm_first
+        )
+    )
 
 
 # --- layers against PyTorch ---------------------------------------------------------------
+
 
 @pytest.mark.parametrize("activation", ["relu", "gelu"])
 def test_feed_forward_is_position_wise(activation):
@@ -95,8 +114,9 @@ def test_feed_forward_is_position_wise(activation):
 def test_encoder_layer_equals_torch(src, norm_first, activation, padded, grad):
     """``grad=False`` runs PyTorch under ``no_grad``, where it may take its fused fast path."""
     reference = torch_encoder_layer(norm_first, activation)
-    ours = copy_from(EncoderLayer(D_MODEL, HEADS, D_FF, activation=activation,
-                                  norm_first=norm_first), reference)
+    ours = copy_from(
+        EncoderLayer(D_MODEL, HEADS, D_FF, activation=activation, norm_first=norm_first), reference
+    )
     mask = padding_mask(SRC_LENGTHS) if padded else None
     with torch.set_grad_enabled(grad):
         want = reference(src, src_key_padding_mask=None if mask is None else ~mask[:, 0, 0])
@@ -122,21 +142,41 @@ def test_encoder_layer_at_rows_and_without_weights(src, norm_first):
 
 
 def test_encoder_layer_options_for_bert():
-    layer = EncoderLayer(D_MODEL, HEADS, D_FF, dropout=0.1, activation="gelu", eps=1e-12,
-                         attention_dropout=0.2, ffn_dropout=0.0)
-    assert (layer.dropout1.p, layer.dropout2.p, layer.self_attn.dropout.p, layer.ffn.dropout.p) == (0.1, 0.1, 0.2, 0.0)
+    layer = EncoderLayer(
+        D_MODEL,
+        HEADS,
+        D_FF,
+        dropout=0.1,
+        activation="gelu",
+        eps=1e-12,
+        attention_dropout=0.2,
+        ffn_dropout=0.0,
+    )
+    assert (layer.dropout1.p, layer.dropout2.p, layer.self_attn.dropout.p, layer.ffn.dropout.p) == (
+        0.1,
+        0.1,
+        0.2,
+        0.0,
+    )
     assert layer.norm1.eps == layer.norm2.eps == 1e-12
     default = EncoderLayer(D_MODEL, HEADS, D_FF, dropout=0.3)  # PyTorch's defaults
-    assert (default.self_attn.dropout.p, default.ffn.dropout.p, default.norm1.eps) == (0.3, 0.3, 1e-5)
-    reference = nn.TransformerEncoderLayer(D_MODEL, HEADS, D_FF, dropout=0.0, activation="gelu",
-                                           layer_norm_eps=1e-12, batch_first=True)
+    assert (default.self_attn.dropout.p, default.ffn.dropout.p, default.norm1.eps) == (
+        0.3,
+        0.3,
+        1e-5,
+    )
+    reference = nn.TransformerEncoderLayer(
+        D_MODEL, HEADS, D_FF, dropout=0.0, activation="gelu", layer_norm_eps=1e-12, batch_first=True
+    )
     assert reference.norm1.eps == layer.norm1.eps
 
 
 def test_one_activation_table():
     x = torch.linspace(-4, 4, 101)
     torch.testing.assert_close(get_activation("relu")(x), F.relu(x))
-    torch.testing.assert_close(get_activation("gelu")(x), x * torch.distributions.Normal(0, 1).cdf(x))
+    torch.testing.assert_close(
+        get_activation("gelu")(x), x * torch.distributions.Normal(0, 1).cdf(x)
+    )
     torch.testing.assert_close(get_activation("gelu_new")(x), F.gelu(x, approximate="tanh"))
     assert get_activation("gelu") is not get_activation("gelu")  # a fresh module each time
     with pytest.raises(ValueError, match="不支持"):
@@ -148,8 +188,9 @@ def test_decoder_layer_equals_torch(src, tgt, norm_first):
     reference = torch_decoder_layer(norm_first)
     ours = copy_from(DecoderLayer(D_MODEL, HEADS, D_FF, norm_first=norm_first), reference)
     memory_mask = padding_mask(SRC_LENGTHS)
-    want = reference(tgt, src, tgt_mask=~causal_mask(tgt.size(1)),
-                     memory_key_padding_mask=~memory_mask[:, 0, 0])
+    want = reference(
+        tgt, src, tgt_mask=~causal_mask(tgt.size(1)), memory_key_padding_mask=~memory_mask[:, 0, 0]
+    )
     got = ours(tgt, src, self_mask=causal_mask(tgt.size(1)), memory_mask=memory_mask)
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
 
@@ -160,9 +201,14 @@ def test_encoder_stack_equals_torch(src, norm_first, grad):
     """Pre-LN stacks end with a LayerNorm, which PyTorch takes as ``norm=``. With its default
     ``enable_nested_tensor=True`` PyTorch returns zeros at padded positions on the fast
     path; it is switched off so that every position is compared."""
-    reference = randomize_(nn.TransformerEncoder(
-        torch_encoder_layer(norm_first), num_layers=2,
-        norm=nn.LayerNorm(D_MODEL) if norm_first else None, enable_nested_tensor=False))
+    reference = randomize_(
+        nn.TransformerEncoder(
+            torch_encoder_layer(norm_first),
+            num_layers=2,
+            norm=nn.LayerNorm(D_MODEL) if norm_first else None,
+            enable_nested_tensor=False,
+        )
+    )
     ours = copy_from(Encoder(2, D_MODEL, HEADS, D_FF, norm_first=norm_first), reference)
     mask = padding_mask(SRC_LENGTHS)
     with torch.set_grad_enabled(grad):
@@ -186,14 +232,23 @@ def test_encoder_stack_equals_torch_nested_fast_path_at_real_tokens(src):
 
 @pytest.mark.parametrize("norm_first", [False, True], ids=["post-LN", "pre-LN"])
 def test_decoder_stack_equals_torch(src, tgt, norm_first):
-    reference = randomize_(nn.TransformerDecoder(
-        torch_decoder_layer(norm_first), num_layers=2,
-        norm=nn.LayerNorm(D_MODEL) if norm_first else None))
+    reference = randomize_(
+        nn.TransformerDecoder(
+            torch_decoder_layer(norm_first),
+            num_layers=2,
+            norm=nn.LayerNorm(D_MODEL) if norm_first else None,
+        )
+    )
     ours = copy_from(Decoder(2, D_MODEL, HEADS, D_FF, norm_first=norm_first), reference)
     memory_mask, tgt_real = padding_mask(SRC_LENGTHS), padding_mask(TGT_LENGTHS)[:, 0, 0]
     self_mask = causal_mask(tgt.size(1)) & tgt_real[:, None, None, :]
-    want = reference(tgt, src, tgt_mask=~causal_mask(tgt.size(1)),
-                     tgt_key_padding_mask=~tgt_real, memory_key_padding_mask=~memory_mask[:, 0, 0])
+    want = reference(
+        tgt,
+        src,
+        tgt_mask=~causal_mask(tgt.size(1)),
+        tgt_key_padding_mask=~tgt_real,
+        memory_key_padding_mask=~memory_mask[:, 0, 0],
+    )
     got = ours(tgt, src, self_mask, memory_mask)
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
 
@@ -220,8 +275,17 @@ PAD, BOS, EOS = 0, 1, 2
 
 def tiny_model(seed=0, **kwargs):
     torch.manual_seed(seed)
-    return Transformer(11, 13, d_model=D_MODEL, num_heads=HEADS, num_layers=2, d_ff=D_FF,
-                       max_len=20, pad_id=PAD, **kwargs).eval()
+    return Transformer(
+        11,
+        13,
+        d_model=D_MODEL,
+        num_heads=HEADS,
+        num_layers=2,
+        d_ff=D_FF,
+        max_len=20,
+        pad_id=PAD,
+        **kwargs,
+    ).eval()
 
 
 def test_masks_from_token_ids():
@@ -254,13 +318,18 @@ def test_target_mask_is_causal():
 def test_source_padding_changes_nothing():
     model = tiny_model()
     g = torch.Generator().manual_seed(3)
-    short, other = torch.randint(3, 11, (1, 4), generator=g), torch.randint(3, 11, (1, 7), generator=g)
+    short, other = (
+        torch.randint(3, 11, (1, 4), generator=g),
+        torch.randint(3, 11, (1, 7), generator=g),
+    )
     batch = torch.cat([F.pad(short, (0, 3), value=PAD), other])  # (2, 7), row 0 padded
     tgt_in = torch.randint(3, 13, (2, 5), generator=g)
     together = model(batch, tgt_in)
     torch.testing.assert_close(together[:1], model(short, tgt_in[:1]), atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(together[1:], model(other, tgt_in[1:]), atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(model.encode(batch)[:1, :4], model.encode(short), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(
+        model.encode(batch)[:1, :4], model.encode(short), atol=1e-5, rtol=1e-5
+    )
 
 
 def test_tied_embeddings_share_one_matrix():
@@ -287,7 +356,7 @@ def copy_task(n: int, g: torch.Generator):
     src, tgt = torch.zeros(n, 6, dtype=torch.long), torch.zeros(n, 8, dtype=torch.long)
     for i, length in enumerate(torch.randint(3, 7, (n,), generator=g).tolist()):
         digits = torch.randint(3, 10, (length,), generator=g)
-        src[i, :length], tgt[i, 1:length + 1] = digits, digits
+        src[i, :length], tgt[i, 1 : length + 1] = digits, digits
         tgt[i, 0], tgt[i, length + 1] = BOS, EOS
     return src, tgt
 
@@ -315,7 +384,7 @@ def test_tiny_transformer_learns_to_copy(one_thread):
     assert loss.item() < 0.05
     model.eval()
     out = model.greedy_decode(src, BOS, EOS, max_len=8)
-    assert torch.equal(out, tgt[:, :out.size(1)]), "greedy decoding should copy the source"
+    assert torch.equal(out, tgt[:, : out.size(1)]), "greedy decoding should copy the source"
     # greedy decoding agrees with the teacher-forced argmax on its own output
     generated = out[:, 1:] != PAD
     assert torch.equal(model(src, out[:, :-1]).argmax(-1)[generated], out[:, 1:][generated])

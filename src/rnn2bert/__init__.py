@@ -9,6 +9,7 @@ which seeds every random number generator and sets the book's plot style (with a
 font, so bilingual figure labels render). The chapters build each idea inline to teach it;
 the tested version lives here and later chapters import it.
 """
+
 from .environment import seed_everything, setup
 
 __version__ = "0.1.0"

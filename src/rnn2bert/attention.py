@@ -10,6 +10,7 @@ Notation (row vectors, one token per row):
 Masks are boolean and mean **True = may attend**, as in
 ``torch.nn.functional.scaled_dot_product_attention``.
 """
+
 from __future__ import annotations
 
 import math
@@ -65,7 +66,9 @@ class SelfAttention(nn.Module):
     ``(output (batch, seq_len, d_v), weights (batch, seq_len, seq_len))``.
     """
 
-    def __init__(self, d_model: int, d_k: int, d_v: int | None = None, *, scale: float | None = None):
+    def __init__(
+        self, d_model: int, d_k: int, d_v: int | None = None, *, scale: float | None = None
+    ):
         super().__init__()
         d_v = d_k if d_v is None else d_v
         self.w_q = nn.Linear(d_model, d_k, bias=False)
@@ -112,7 +115,9 @@ class MultiHeadAttention(nn.Module):
         batch, _, length, _ = x.shape
         return x.transpose(1, 2).reshape(batch, length, self.d_model)
 
-    def forward(self, query, key, value, mask: torch.Tensor | None = None, *, need_weights: bool = True):
+    def forward(
+        self, query, key, value, mask: torch.Tensor | None = None, *, need_weights: bool = True
+    ):
         if not need_weights:
             return fast_attention(self, query, key, value, mask), None
         q = self.split_heads(self.w_q(query))
@@ -126,7 +131,9 @@ class MultiHeadAttention(nn.Module):
 
 
 # ----------------------------------------------------------------------------- the fast path
-def fast_attention(mha: MultiHeadAttention, query, key, value, mask: torch.Tensor | None = None) -> torch.Tensor:
+def fast_attention(
+    mha: MultiHeadAttention, query, key, value, mask: torch.Tensor | None = None
+) -> torch.Tensor:
     """``mha(query, key, value, mask)[0]`` computed faster, for training and inference when
     nobody looks at the attention maps (``need_weights=False``). Same parameters, same result
     up to float rounding; dropout (in training) is the same Bernoulli dropout on the weights.
@@ -150,13 +157,16 @@ def fast_attention(mha: MultiHeadAttention, query, key, value, mask: torch.Tenso
     dropout_p = mha.dropout.p if mha.training else 0.0
     scale = 1.0 / math.sqrt(d_k)
     if query is key and key is value:  # self-attention: one fused projection
-        weight = torch.cat([mha.w_q.weight * scale, mha.w_k.weight, mha.w_v.weight])  # (3·d_model, d_model)
-        bias = None if mha.w_q.bias is None else torch.cat([mha.w_q.bias * scale, mha.w_k.bias, mha.w_v.bias])
+        # (3·d_model, d_model): [W_q/√d_k; W_k; W_v], and the biases alike
+        weight = torch.cat([mha.w_q.weight * scale, mha.w_k.weight, mha.w_v.weight])
+        bias = None
+        if mha.w_q.bias is not None:
+            bias = torch.cat([mha.w_q.bias * scale, mha.w_k.bias, mha.w_v.bias])
         qkv = F.linear(query, weight, bias).view(batch, length, 3, h, d_k)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).contiguous().unbind(0)  # 3 × (B, h, L, d_k)
     else:  # queries from elsewhere (cross-attention, or only some positions)
-        q = mha.split_heads(F.linear(query, mha.w_q.weight * scale,
-                                     None if mha.w_q.bias is None else mha.w_q.bias * scale))
+        q_bias = None if mha.w_q.bias is None else mha.w_q.bias * scale
+        q = mha.split_heads(F.linear(query, mha.w_q.weight * scale, q_bias))
         if key is value:  # one fused projection for K and V
             weight = torch.cat([mha.w_k.weight, mha.w_v.weight])
             bias = None if mha.w_k.bias is None else torch.cat([mha.w_k.bias, mha.w_v.bias])
@@ -165,7 +175,8 @@ def fast_attention(mha: MultiHeadAttention, query, key, value, mask: torch.Tenso
         else:
             k, v = mha.split_heads(mha.w_k(key)), mha.split_heads(mha.w_v(value))
     if dropout_p == 0.0:
-        heads = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=1.0)  # scale already in q
+        # the scale is already in q
+        heads = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=1.0)
     else:
         weights = masked_softmax(q @ k.transpose(-2, -1), mask)  # (B, h, L_q, L_k)
         heads = F.dropout(weights, dropout_p) @ v

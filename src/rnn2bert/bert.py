@@ -3,7 +3,7 @@
 The pieces, in the order the data flows through them::
 
     input_ids, token_type_ids  (B, L)
-      └─ BertEmbeddings   word + segment (token type) + position, all learned -> LayerNorm -> dropout
+      └─ BertEmbeddings   word + segment (token type) + position (all learned), LayerNorm, dropout
       └─ BertEncoder      num_hidden_layers × BertLayer, which *is* chapter 07's post-LN
                           ``transformer.EncoderLayer`` (self-attention, feed-forward, each wrapped
                           in "LayerNorm(x + sublayer(x))"), built with BERT's options
@@ -19,6 +19,7 @@ and 0 at padding.
 Checkpoints use the Hugging Face layout (``config.json`` + ``model.safetensors``) and names;
 ``hf_to_book_name`` / ``book_to_hf_name`` translate between their parameter names and the book's.
 """
+
 from __future__ import annotations
 
 import json
@@ -67,8 +68,12 @@ class BertConfig:
     pad_token_id: int = 0
 
     # Hugging Face fields that would change the architecture, with the only value built here.
-    _REQUIRED: ClassVar[dict] = {"position_embedding_type": "absolute", "is_decoder": False,
-                 "add_cross_attention": False, "tie_word_embeddings": True}
+    _REQUIRED: ClassVar[dict] = {
+        "position_embedding_type": "absolute",
+        "is_decoder": False,
+        "add_cross_attention": False,
+        "tie_word_embeddings": True,
+    }
 
     @classmethod
     def from_dict(cls, values: dict) -> BertConfig:
@@ -76,8 +81,10 @@ class BertConfig:
         ``transformers_version``, …). Raise for a setting this BERT does not implement."""
         for key, supported in cls._REQUIRED.items():
             if values.get(key, supported) != supported:
-                raise ValueError(f"{key}={values[key]!r} is not supported (only {supported!r}) · "
-                                 f"不支持 {key}={values[key]!r}(只支持 {supported!r})")
+                raise ValueError(
+                    f"{key}={values[key]!r} is not supported (only {supported!r}) · "
+                    f"不支持 {key}={values[key]!r}(只支持 {supported!r})"
+                )
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in names})
 
@@ -106,10 +113,12 @@ def parameter_breakdown(config: BertConfig) -> dict[str, int]:
         return n * m + m
 
     layer_norm = 2 * H
-    per_layer = (4 * linear(H, H) + layer_norm            # W_q, W_k, W_v, W_o; LayerNorm
-                 + linear(H, I) + linear(I, H) + layer_norm)  # feed-forward; LayerNorm
+    attention = 4 * linear(H, H) + layer_norm  # W_q, W_k, W_v, W_o; LayerNorm
+    feed_forward = linear(H, I) + linear(I, H) + layer_norm  # W_1, W_2; LayerNorm
+    per_layer = attention + feed_forward
+    tables = V + config.max_position_embeddings + config.type_vocab_size  # rows of the 3 embeddings
     return {
-        "embeddings": (V + config.max_position_embeddings + config.type_vocab_size) * H + layer_norm,
+        "embeddings": tables * H + layer_norm,
         "encoder": config.num_hidden_layers * per_layer,
         "pooler": linear(H, H),
         # the decoder's weight is the token-embedding matrix (tied): only its V biases are new
@@ -146,13 +155,17 @@ class BertEmbeddings(nn.Module):
     def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:
         length = input_ids.size(1)
         if length > self.position_embeddings.num_embeddings:
-            raise ValueError(f"sequence of {length} tokens, but only "
-                             f"{self.position_embeddings.num_embeddings} positions are learned · "
-                             f"序列长 {length},超过了学到的位置数 {self.position_embeddings.num_embeddings}")
+            raise ValueError(
+                f"sequence of {length} tokens, but only "
+                f"{self.position_embeddings.num_embeddings} positions are learned · "
+                f"序列长 {length},超过了学到的位置数 {self.position_embeddings.num_embeddings}"
+            )
         positions = torch.arange(length, device=input_ids.device)  # (L,), broadcast over the batch
-        x = (self.word_embeddings(input_ids)
-             + self.token_type_embeddings(token_type_ids)
-             + self.position_embeddings(positions))
+        x = (
+            self.word_embeddings(input_ids)
+            + self.token_type_embeddings(token_type_ids)
+            + self.position_embeddings(positions)
+        )
         return self.dropout(self.layer_norm(x))
 
 
@@ -207,11 +220,17 @@ class BertEncoder(nn.Module):
         super().__init__()
         self.layers = nn.ModuleList(BertLayer(config) for _ in range(config.num_hidden_layers))
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, output_attentions: bool = True,
-                last_rows: torch.Tensor | None = None):
+    def forward(
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        output_attentions: bool = True,
+        last_rows: torch.Tensor | None = None,
+    ):
         attentions = []
         for i, layer in enumerate(self.layers):
-            x, weights = layer(x, mask, output_attentions, last_rows if i == len(self.layers) - 1 else None)
+            rows = last_rows if i == len(self.layers) - 1 else None
+            x, weights = layer(x, mask, output_attentions, rows)
             attentions.append(weights)
         return x, tuple(attentions) if output_attentions else None
 
@@ -256,14 +275,16 @@ def init_bert_weights(module: nn.Module, std: float) -> None:
 
 
 class HFCheckpoint:
-    """``from_pretrained`` / ``save_pretrained`` in the Hugging Face layout, for the models below."""
+    """``from_pretrained`` / ``save_pretrained`` in the Hugging Face layout, for the models
+    below."""
 
     config: BertConfig
 
     @classmethod
     def from_pretrained(cls, folder):
         """Build the model from ``folder/config.json`` and load ``model.safetensors`` (or
-        ``pytorch_model.bin``) into it, strictly. Returned in eval mode (dropout off), as HF does."""
+        ``pytorch_model.bin``) into it, strictly. Returned in eval mode (dropout off), as HF
+        does."""
         folder = Path(folder)
         model = cls(BertConfig.from_json_file(folder / "config.json"))
         load_hf_state_dict(model, read_hf_weights(folder))
@@ -271,14 +292,18 @@ class HFCheckpoint:
 
     def save_pretrained(self, folder) -> None:
         """Write ``config.json`` and ``model.safetensors`` with Hugging Face's names, which
-        ``transformers`` loads as well. The tied decoder weight is stored once, as the embeddings."""
+        ``transformers`` loads as well. The tied decoder weight is stored once, as the
+        embeddings."""
         from safetensors.torch import save_file
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self.config.to_json_file(folder / "config.json", architectures=[type(self).__name__])
-        tensors = {book_to_hf_name(name): tensor.detach().contiguous()
-                   for name, tensor in self.state_dict().items() if name not in TIED}
+        tensors = {
+            book_to_hf_name(name): tensor.detach().contiguous()
+            for name, tensor in self.state_dict().items()
+            if name not in TIED
+        }
         save_file(tensors, folder / "model.safetensors", metadata={"format": "pt"})
 
 
@@ -289,9 +314,9 @@ class BertModel(HFCheckpoint, nn.Module):
     -> ``BertOutput(last_hidden_state (B, L, H), pooler_output (B, H), attentions)``.
     ``output_attentions=False`` skips the attention maps (``attentions=None``) and runs the
     attention's fast path (fused Q/K/V projection, PyTorch's fused attention): same outputs, faster.
-    ``last_rows`` (B, M) long, first column 0 ([CLS], which the pooler reads): the last layer computes
-    only those positions and ``last_hidden_state`` is ``(B, M, H)`` (``pretraining.pretraining_loss``
-    uses it: the heads read [CLS] and the masked positions only).
+    ``last_rows`` (B, M) long, first column 0 ([CLS], which the pooler reads): the last layer
+    computes only those positions and ``last_hidden_state`` is ``(B, M, H)``
+    (``pretraining.pretraining_loss`` uses it: the heads read [CLS] and the masked positions only).
     """
 
     def __init__(self, config: BertConfig):
@@ -302,15 +327,24 @@ class BertModel(HFCheckpoint, nn.Module):
         self.pooler = BertPooler(config)
         self.apply(lambda module: init_bert_weights(module, config.initializer_range))
 
-    def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None,
-                attention_mask: torch.Tensor | None = None, output_attentions: bool = True,
-                last_rows: torch.Tensor | None = None) -> BertOutput:
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        output_attentions: bool = True,
+        last_rows: torch.Tensor | None = None,
+    ) -> BertOutput:
         if token_type_ids is None:
             token_type_ids = torch.zeros_like(input_ids)  # everything is sentence A
         if last_rows is not None and bool((last_rows[:, 0] != 0).any()):
-            raise ValueError("last_rows[:, 0] must be 0, the [CLS] position · last_rows 的第一列必须是 0([CLS])")
+            raise ValueError(
+                "last_rows[:, 0] must be 0, the [CLS] position · last_rows 的第一列必须是 0([CLS])"
+            )
         x = self.embeddings(input_ids, token_type_ids)
-        x, attentions = self.encoder(x, as_attention_mask(attention_mask), output_attentions, last_rows)
+        x, attentions = self.encoder(
+            x, as_attention_mask(attention_mask), output_attentions, last_rows
+        )
         return BertOutput(x, self.pooler(x), attentions)
 
 
@@ -366,8 +400,9 @@ class BertForPreTraining(HFCheckpoint, nn.Module):
     (masked) positions and -100 everywhere else (ignored by the loss); ``next_sentence_label`` (B,)
     is 0 (B follows A) or 1 (random). ``loss`` is the mean cross-entropy of the masked LM plus that
     of the next-sentence task, for the labels given. ``output_attentions=False``: no attention
-    maps, the fast attention path (see ``BertModel``). For training, ``pretraining.pretraining_loss``
-    gives the same loss and also skips the vocabulary scores of the positions without a label.
+    maps, the fast attention path (see ``BertModel``). For training,
+    ``pretraining.pretraining_loss`` gives the same loss and also skips the vocabulary scores of
+    the positions without a label.
     """
 
     def __init__(self, config: BertConfig):
@@ -376,24 +411,40 @@ class BertForPreTraining(HFCheckpoint, nn.Module):
         self.bert = BertModel(config)
         self.heads = BertPreTrainingHeads(config, self.bert.embeddings.word_embeddings)
 
-    def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None,
-                attention_mask: torch.Tensor | None = None, labels: torch.Tensor | None = None,
-                next_sentence_label: torch.Tensor | None = None,
-                output_attentions: bool = True) -> BertPreTrainingOutput:
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        next_sentence_label: torch.Tensor | None = None,
+        output_attentions: bool = True,
+    ) -> BertPreTrainingOutput:
         out = self.bert(input_ids, token_type_ids, attention_mask, output_attentions)
-        prediction_logits, seq_relationship_logits = self.heads(out.last_hidden_state, out.pooler_output)
+        prediction_logits, seq_relationship_logits = self.heads(
+            out.last_hidden_state, out.pooler_output
+        )
         mlm_loss = nsp_loss = None
         if labels is not None:
-            mlm_loss = F.cross_entropy(prediction_logits.flatten(0, 1), labels.flatten(), ignore_index=-100)
+            mlm_loss = F.cross_entropy(
+                prediction_logits.flatten(0, 1), labels.flatten(), ignore_index=-100
+            )
         if next_sentence_label is not None:
             nsp_loss = F.cross_entropy(seq_relationship_logits, next_sentence_label)
         losses = [loss for loss in (mlm_loss, nsp_loss) if loss is not None]
-        return BertPreTrainingOutput(sum(losses) if losses else None, mlm_loss, nsp_loss,
-                                     prediction_logits, seq_relationship_logits,
-                                     out.last_hidden_state, out.attentions)
+        return BertPreTrainingOutput(
+            sum(losses) if losses else None,
+            mlm_loss,
+            nsp_loss,
+            prediction_logits,
+            seq_relationship_logits,
+            out.last_hidden_state,
+            out.attentions,
+        )
 
 
 # ----------------------------------------------------------------------------- Hugging Face names
+# fmt: off
 HF_TO_BOOK = (
     # Hugging Face name fragment               the book's
     ("embeddings.LayerNorm.",                  "embeddings.layer_norm."),
@@ -411,15 +462,21 @@ HF_TO_BOOK = (
     ("cls.predictions.bias",                   "heads.mlm_decoder.bias"),
     ("cls.seq_relationship.",                  "heads.nsp."),
 )
+# fmt: on
 TIED = {"heads.mlm_decoder.weight"}  # = bert.embeddings.word_embeddings.weight, never stored
 # In Hugging Face files but not parameters here: a buffer of 0..511, copies of tied tensors.
-HF_IGNORED = re.compile(r"(^|\.)embeddings\.(position_ids|token_type_ids)$"
-                        r"|^cls\.predictions\.decoder\.(weight|bias)$")
+HF_IGNORED = re.compile(
+    r"(^|\.)embeddings\.(position_ids|token_type_ids)$"
+    r"|^cls\.predictions\.decoder\.(weight|bias)$"
+)
 
 
 def hf_to_book_name(name: str) -> str:
-    """``"encoder.layer.0.attention.self.query.weight"`` -> ``"encoder.layers.0.self_attn.w_q.weight"``.
-    Old checkpoints call the LayerNorm parameters ``gamma``/``beta``: read them as ``weight``/``bias``."""
+    """Hugging Face's parameter name -> the book's, e.g.
+    ``"encoder.layer.0.attention.self.query.weight"`` ->
+    ``"encoder.layers.0.self_attn.w_q.weight"``.
+    Old checkpoints call the LayerNorm parameters ``gamma``/``beta``: read them as
+    ``weight``/``bias``."""
     name = re.sub(r"LayerNorm\.gamma$", "LayerNorm.weight", name)
     name = re.sub(r"LayerNorm\.beta$", "LayerNorm.bias", name)
     for hf, book in HF_TO_BOOK:
@@ -435,7 +492,8 @@ def book_to_hf_name(name: str) -> str:
 
 
 def read_hf_weights(folder) -> dict[str, torch.Tensor]:
-    """The state dict in ``folder``: ``model.safetensors`` if present, else ``pytorch_model.bin``."""
+    """The state dict in ``folder``: ``model.safetensors`` if present, else
+    ``pytorch_model.bin``."""
     folder = Path(folder)
     if (folder / "model.safetensors").exists():
         from safetensors.torch import load_file
@@ -443,16 +501,20 @@ def read_hf_weights(folder) -> dict[str, torch.Tensor]:
         return load_file(folder / "model.safetensors")
     if (folder / "pytorch_model.bin").exists():
         return torch.load(folder / "pytorch_model.bin", map_location="cpu", weights_only=True)
-    raise FileNotFoundError(f"no model.safetensors or pytorch_model.bin in {folder} · "
-                            f"{folder} 中没有 model.safetensors 或 pytorch_model.bin")
+    raise FileNotFoundError(
+        f"no model.safetensors or pytorch_model.bin in {folder} · "
+        f"{folder} 中没有 model.safetensors 或 pytorch_model.bin"
+    )
 
 
-def load_hf_state_dict(model: BertModel | BertForPreTraining, hf_state_dict: dict[str, torch.Tensor]) -> None:
+def load_hf_state_dict(
+    model: BertModel | BertForPreTraining, hf_state_dict: dict[str, torch.Tensor]
+) -> None:
     """Copy a Hugging Face state dict into ``model``, translating the names; strict.
 
-    A ``BertModel`` also accepts a pretraining checkpoint (``bert.*`` plus heads ``cls.*``): it takes
-    the ``bert.*`` part and leaves the heads, as Hugging Face does. Any other missing or unexpected
-    parameter raises ``KeyError`` naming it.
+    A ``BertModel`` also accepts a pretraining checkpoint (``bert.*`` plus heads ``cls.*``): it
+    takes the ``bert.*`` part and leaves the heads, as Hugging Face does. Any other missing or
+    unexpected parameter raises ``KeyError`` naming it.
     """
     state = {hf_to_book_name(k): v for k, v in hf_state_dict.items() if not HF_IGNORED.search(k)}
     if isinstance(model, BertModel) and any(k.startswith("bert.") for k in state):
@@ -463,6 +525,8 @@ def load_hf_state_dict(model: BertModel | BertForPreTraining, hf_state_dict: dic
     missing = sorted(expected - state.keys())
     unexpected = sorted(state.keys() - expected)
     if missing or unexpected:
-        raise KeyError(f"checkpoint does not match {type(model).__name__} · 检查点与模型不匹配: "
-                       f"missing 缺少 {missing}, unexpected 多余 {unexpected}")
+        raise KeyError(
+            f"checkpoint does not match {type(model).__name__} · 检查点与模型不匹配: "
+            f"missing 缺少 {missing}, unexpected 多余 {unexpected}"
+        )
     model.load_state_dict(state)

@@ -1,4 +1,5 @@
 """One call at the top of every notebook: seeds, print options, plot style."""
+
 from __future__ import annotations
 
 import os

@@ -78,11 +78,16 @@ def permutation_mask(order, device=None) -> tuple[torch.Tensor, torch.Tensor]:
     * ``content[i, j]``: j comes no later than i in the order (i sees itself), the content stream;
     * ``query[i, j]``: j comes strictly before i (i must not see its own token), the query stream.
 
-    With ``order = 0..L-1``, ``content`` is ``causal_mask(L)`` and ``query`` its strict lower triangle.
+    With ``order = 0..L-1``, ``content`` is ``causal_mask(L)`` and ``query`` its strict lower
+    triangle.
     """
     order = torch.as_tensor(order, device=device)
     if sorted(order.tolist()) != list(range(len(order))):
-        raise ValueError(f"order must be a permutation of 0..{len(order) - 1} · order 必须是 0..{len(order) - 1} 的一个排列")
+        raise ValueError(
+            f"order must be a permutation of 0..{len(order) - 1} · "
+            f"order 必须是 0..{len(order) - 1} 的一个排列"
+        )
     rank = torch.empty_like(order)
-    rank[order] = torch.arange(len(order), device=order.device)  # rank[position] = its step in the order
+    # rank[position] = its step in the order
+    rank[order] = torch.arange(len(order), device=order.device)
     return rank[None, :] <= rank[:, None], rank[None, :] < rank[:, None]

