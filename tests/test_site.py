@@ -236,6 +236,12 @@ PROSE_TEXT_JS = """() => {
 }"""
 
 
+# Waits for work that should succeed (a page loads, MathJax typesets, search answers) are
+# generous: on a loaded 2-core machine a page can take many seconds, and a tight margin turns load
+# into a failure. A real failure still fails, only later.
+BROWSER_TIMEOUT_MS = 120_000
+
+
 def open_page(browser, url: str, width: int = 1280, offline: bool = False, dark: bool = False):
     """A fresh page that records requests, failed loads and console errors.
 
@@ -244,6 +250,7 @@ def open_page(browser, url: str, width: int = 1280, offline: bool = False, dark:
     """
     page = browser.new_page(viewport={"width": width, "height": 900}, device_scale_factor=1,
                             color_scheme="dark" if dark else "light")
+    page.set_default_timeout(BROWSER_TIMEOUT_MS)  # every wait_for_* and goto below
     if offline:
         home = f"{urlsplit(url).scheme}://{urlsplit(url).netloc}/"
         page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(home) else route.abort())
@@ -260,7 +267,7 @@ def open_page(browser, url: str, width: int = 1280, offline: bool = False, dark:
 
 
 def wait_for_math(page):
-    page.wait_for_selector("mjx-container", state="attached", timeout=20_000)
+    page.wait_for_selector("mjx-container", state="attached", timeout=BROWSER_TIMEOUT_MS)
     page.evaluate("() => window.MathJax.startup.promise")
 
 
@@ -330,7 +337,7 @@ def test_language_switch_visible_on_a_phone(browser, site_url, lang):
 def test_search_page_finds_the_chapter(browser, site_url, query, lang):
     page, log = open_page(browser, urljoin(site_url, f"search.html?q={query}"))
     try:
-        page.wait_for_selector("#search-results ul.search li a", timeout=20_000)
+        page.wait_for_selector("#search-results ul.search li a", timeout=BROWSER_TIMEOUT_MS)
         hits = page.eval_on_selector_all("#search-results ul.search li > a", "as => as.map(a => a.href)")
         assert any(f"/chapters/{lang}/{SAMPLE}.html" in h for h in hits), hits
         assert_stayed_home(log, site_url)
@@ -625,7 +632,7 @@ def test_explorer_and_text_stay_legible_in_both_colour_modes(browser, site_url, 
 def test_search_lists_the_right_chapter_first(browser, site_url, query, lang, stem):
     page, log = open_page(browser, urljoin(site_url, f"search.html?q={query}"))
     try:
-        page.wait_for_selector("#search-results ul.search li a", timeout=20_000)
+        page.wait_for_selector("#search-results ul.search li a", timeout=BROWSER_TIMEOUT_MS)
         hits = page.eval_on_selector_all("#search-results ul.search li > a", "as => as.map(a => a.href)")
         ours = [h for h in hits if f"/chapters/{lang}/" in h]
         assert ours and ours[0].split("/chapters/")[1].startswith(f"{lang}/{stem}.html"), ours[:5]
