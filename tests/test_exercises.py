@@ -95,26 +95,6 @@ def test_every_registered_exercise_is_in_a_solution_notebook():
 # ---- classic wrong answers are rejected, and the message names the mistake ------------------
 
 WRONG = {
-    "ch05.split_heads": [
-        (lambda x, h: x.reshape(x.shape[0], h, x.shape[1], -1), "cuts the *sequence*"),
-        (lambda x, h: x.view(x.shape[0], x.shape[1], h, -1), "move the head axis"),
-        (lambda x, h: x.view(x.shape[0], x.shape[1], -1, h).permute(0, 3, 1, 2), "every h-th feature"),
-    ],
-    "ch05.merge_heads": [
-        (lambda t: t.reshape(t.shape[0], t.shape[2], -1), "mixes tokens"),
-        (lambda t: t.permute(0, 2, 3, 1).reshape(t.shape[0], t.shape[2], -1), "interleaved"),
-    ],
-    "ch05.multi_head_attention": [
-        (lambda x, Wq, Wk, Wv, Wo, h: _mha(x, Wq, Wk, Wv, Wo, h, project=False), "output projection"),
-        (lambda x, Wq, Wk, Wv, Wo, h: _mha(x, Wq, Wk, Wv, Wo, h, scale=math.sqrt(x.shape[-1])), "√d_model"),
-        (lambda x, Wq, Wk, Wv, Wo, h: _mha(x, Wq, Wk, Wv, Wo, h, scale=1.0), "1/√d_k"),
-        (lambda x, Wq, Wk, Wv, Wo, h: _mha(x, Wq, Wk, Wv, Wo, h, dim=-2), "wrong axis"),
-    ],
-    "ch05.count_parameters": [
-        (lambda d, h: 4 * d * d * h + 4 * d * h, "do not add parameters"),
-        (lambda d, h: 4 * d * d, "biases"),
-        (lambda d, h: 3 * d * d + 3 * d, "output projection"),
-    ],
     "ch06.sinusoidal": [
         (lambda L, d: _pe(L, d, swap=True), "swapped"),
         (lambda L, d: _pe(L, d, halves=True), "first half"),
@@ -256,19 +236,6 @@ def _ch08_count(V, H, L, I, P, S):
     embeddings = (V + P + S) * H + 2 * H
     layer = 4 * (H * H + H) + 2 * H * I + I + H + 4 * H
     return embeddings + L * layer + H * H + H
-
-
-def _mha(x, W_q, W_k, W_v, W_o, h, scale=None, project=True, dim=-1):
-    B, L, D = x.shape
-
-    def split(t):
-        return t.view(B, L, h, D // h).transpose(1, 2)
-
-    q, k, v = split(x @ W_q), split(x @ W_k), split(x @ W_v)
-    scale = math.sqrt(D // h) if scale is None else scale
-    heads = torch.softmax(q @ k.transpose(-2, -1) / scale, dim=dim) @ v
-    concat = heads.transpose(1, 2).reshape(B, L, D)
-    return concat @ W_o if project else concat
 
 
 def _layer_norm(x, dim=-1, unbiased=False):

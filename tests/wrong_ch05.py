@@ -1,0 +1,73 @@
+"""Classic wrong answers (and correct alternatives) for the chapter 05 exercises."""
+import math
+
+import torch
+
+
+def _mha(x, W_q, W_k, W_v, W_o, h, scale=None, project=True, dim=-1):
+    B, L, D = x.shape
+
+    def split(t):
+        return t.view(B, L, h, D // h).transpose(1, 2)
+
+    q, k, v = split(x @ W_q), split(x @ W_k), split(x @ W_v)
+    scale = math.sqrt(D // h) if scale is None else scale
+    heads = torch.softmax(q @ k.transpose(-2, -1) / scale, dim=dim) @ v
+    concat = heads.transpose(1, 2).reshape(B, L, D)
+    return concat @ W_o if project else concat
+
+
+def _mha_loop(x, W_q, W_k, W_v, W_o, h):  # correct: one head at a time, float32, then torch.cat
+    d_k = x.shape[-1] // h
+    q, k, v = ((x @ W).float() for W in (W_q, W_k, W_v))
+    outs = []
+    for i in range(h):
+        cols = slice(i * d_k, (i + 1) * d_k)
+        w = torch.softmax(torch.einsum("bqd,bkd->bqk", q[..., cols], k[..., cols]) / math.sqrt(d_k), -1)
+        outs.append(w @ v[..., cols])
+    return torch.cat(outs, -1) @ W_o.float()
+
+
+WRONG = {
+    "ch05.split_heads": [
+        (lambda x, h: x.reshape(x.shape[0], h, x.shape[1], -1), "cuts the *sequence*"),
+        (lambda x, h: x.view(x.shape[0], x.shape[1], h, -1), "move the head axis"),
+        (lambda x, h: x.view(x.shape[0], x.shape[1], -1, h).permute(0, 3, 1, 2), "every h-th feature"),
+        (lambda x, h: x.view(x.shape[0], x.shape[1], h, -1).permute(0, 2, 3, 1), "(B, h, d_k, L)"),
+        (lambda x, h: x.view(x.shape[0], x.shape[1], -1, h).transpose(1, 3) if h > 1 else x[None], "heads"),
+    ],
+    "ch05.merge_heads": [
+        (lambda t: t.reshape(t.shape[0], t.shape[2], -1), "mixes tokens"),
+        (lambda t: t.permute(0, 2, 3, 1).reshape(t.shape[0], t.shape[2], -1), "interleaved"),
+        (lambda t: t.transpose(1, 2), "(B, L, h·d_k)"),
+        (lambda t: t.mean(1), "averaged"),
+        (lambda t: t.sum(1), "averaged"),
+    ],
+    "ch05.multi_head_attention": [
+        (lambda x, Wq, Wk, Wv, Wo, h: _mha(x, Wq, Wk, Wv, Wo, h, project=False), "output projection"),
+        (lambda x, Wq, Wk, Wv, Wo, h: _mha(x, Wq, Wk, Wv, Wo, h, scale=math.sqrt(x.shape[-1])), "√d_model"),
+        (lambda x, Wq, Wk, Wv, Wo, h: _mha(x, Wq, Wk, Wv, Wo, h, scale=1.0), "1/√d_k"),
+        (lambda x, Wq, Wk, Wv, Wo, h: _mha(x, Wq, Wk, Wv, Wo, h, dim=-2), "wrong axis"),
+        (lambda x, Wq, Wk, Wv, Wo, h: _mha(x, Wq, Wk, Wv, Wo, h, scale=x.shape[-1] // h), "divided the scores by d_k"),
+        (lambda x, Wq, Wk, Wv, Wo, h: _mha(x, Wq, Wk, Wv, Wo, 1, scale=math.sqrt(x.shape[-1])), "single-head"),
+    ],
+    "ch05.count_parameters": [
+        (lambda d, h: 4 * d * d * h + 4 * d * h, "do not add parameters"),
+        (lambda d, h: 4 * d * d, "biases"),
+        (lambda d, h: 3 * d * d + 3 * d, "output projection"),
+        (lambda d, h: 4 * d * d + d, "own bias"),
+        (lambda d, h: 4 * (d * (d // h) + d // h), "one head only"),
+        (lambda d, h: 4 * (d * d + d) if d == 512 else 0, "count_parameters("),
+    ],
+}
+
+CORRECT = {
+    "ch05.split_heads": [lambda x, h: x.reshape(*x.shape[:2], h, -1).permute(0, 2, 1, 3),
+                         lambda x, h: torch.stack(x.chunk(h, -1), 1),
+                         lambda x, h: torch.einsum("blhd->bhld", x.unflatten(-1, (h, -1)))],
+    "ch05.merge_heads": [lambda t: torch.cat(t.unbind(1), -1), lambda t: t.permute(0, 2, 1, 3).flatten(2),
+                         lambda t: t.transpose(1, 2).contiguous().view(t.shape[0], t.shape[2], -1)],
+    "ch05.multi_head_attention": [_mha_loop, lambda x, Wq, Wk, Wv, Wo, h: _mha(x, Wq, Wk, Wv, Wo, h)],
+    "ch05.count_parameters": [lambda d, h: 4 * d**2 + 4 * d, lambda d, h: float(4 * (d + 1) * d),
+                              lambda d, h: torch.tensor(4 * (d * d + d))],
+}
