@@ -95,24 +95,6 @@ def test_every_registered_exercise_is_in_a_solution_notebook():
 # ---- classic wrong answers are rejected, and the message names the mistake ------------------
 
 WRONG = {
-    "ch06.sinusoidal": [
-        (lambda L, d: _pe(L, d, swap=True), "swapped"),
-        (lambda L, d: _pe(L, d, halves=True), "first half"),
-        (lambda L, d: _pe(L, d, exponent=lambda i, d: i / d), "2i/d_model"),
-    ],
-    "ch06.shift_matrix": [
-        (lambda k, d: _shift(k, d).T, "shifts by −"),
-        (lambda k, d: torch.block_diag(*[_shift(k, 2)] * (d // 2)), "own angle"),
-    ],
-    "ch06.embed": [
-        (lambda ids, E: E[ids] + _pe(ids.shape[1], E.shape[1]), "forgot to multiply"),
-        (lambda ids, E: E[ids] + _pe(ids.shape[1], E.shape[1]) * math.sqrt(E.shape[1]), "scaled the positional"),
-        (lambda ids, E: E[ids] * E.shape[1] + _pe(ids.shape[1], E.shape[1]), "not by d_model"),
-    ],
-    "ch06.predict_dot": [
-        (lambda k, d: 2 * float(torch.cos(k * _omega(d)).sum()), "d_model/2 terms"),
-        (lambda k, d: float(torch.sin(k * _omega(d)).sum()), "not a sine"),
-    ],
     "ch07.layer_norm": [
         (lambda x: _layer_norm(x, dim=0), "batch axis"),
         (lambda x: _layer_norm(x, dim=1), "sequence axis"),
@@ -240,25 +222,6 @@ def _ch08_count(V, H, L, I, P, S):
 
 def _layer_norm(x, dim=-1, unbiased=False):
     return (x - x.mean(dim, keepdim=True)) / torch.sqrt(x.var(dim, keepdim=True, unbiased=unbiased) + 1e-5)
-
-
-def _omega(d):
-    return 10000.0 ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
-
-
-def _pe(L, d, swap=False, halves=False, exponent=None):
-    pos = torch.arange(L, dtype=torch.float64)[:, None]
-    w = _omega(d) if exponent is None else 10000.0 ** (-exponent(torch.arange(d // 2, dtype=torch.float64), d))
-    s, c = torch.sin(pos * w), torch.cos(pos * w)
-    if halves:
-        return torch.cat([s, c], -1)
-    return torch.stack([c, s] if swap else [s, c], -1).flatten(1)
-
-
-def _shift(k, d):
-    blocks = [torch.tensor([[math.cos(k * w), -math.sin(k * w)], [math.sin(k * w), math.cos(k * w)]], dtype=torch.float64)
-              for w in _omega(d).tolist()]
-    return torch.block_diag(*blocks)
 
 
 def test_every_exercise_has_at_least_four_wrong_answers():
