@@ -95,32 +95,6 @@ def test_every_registered_exercise_is_in_a_solution_notebook():
 # ---- classic wrong answers are rejected, and the message names the mistake ------------------
 
 WRONG = {
-    "ch07.layer_norm": [
-        (lambda x: _layer_norm(x, dim=0), "batch axis"),
-        (lambda x: _layer_norm(x, dim=1), "sequence axis"),
-        (lambda x: _layer_norm(x, unbiased=True), "unbiased variance"),
-        (lambda x: x / torch.sqrt(x.var(-1, keepdim=True, unbiased=False) + 1e-5), "subtract the mean"),
-    ],
-    "ch07.pre_ln": [
-        (lambda x, f, norm: norm(x + f(x)), "Post-LN"),
-        (lambda x, f, norm: f(norm(x)), "residual connection"),
-        (lambda x, f, norm: norm(x) + f(norm(x)), "raw x"),
-    ],
-    "ch07.feed_forward": [
-        (lambda x, W1, b1, W2, b2: (x @ W1 + b1) @ W2 + b2, "forgot the ReLU"),
-        (lambda x, W1, b1, W2, b2: torch.relu((x @ W1 + b1) @ W2 + b2), "between the two layers"),
-        (lambda x, W1, b1, W2, b2: torch.relu(x @ W1) @ W2, "biases"),
-    ],
-    "ch07.shift_right": [
-        (lambda t, bos: t, "Not shifted"),
-        (lambda t, bos: torch.cat([t[:, 1:], torch.full((t.shape[0], 1), bos)], 1), "wrong way"),
-        (lambda t, bos: torch.cat([torch.full((t.shape[0], 1), bos), t], 1), "target's length"),
-    ],
-    "ch07.count_parameters": [
-        (lambda d, h, f: 4 * (d * d + d) + 2 * d * f + f + d, "two LayerNorms"),
-        (lambda d, h, f: 4 * (d * d + d) + 2 * d * f + 4 * d, "biases of the feed-forward"),
-        (lambda d, h, f: h * 4 * (d * d + d) + 2 * d * f + f + d + 4 * d, "split d_model"),
-    ],
     "ch08.wordpiece": [
         (lambda w, vocab: _ch08_wordpiece(w, vocab, shortest=True), "shortest matching piece"),
         (lambda w, vocab: _ch08_wordpiece(w, vocab, hashes=False), 'forgot the "##"'),
@@ -218,10 +192,6 @@ def _ch08_count(V, H, L, I, P, S):
     embeddings = (V + P + S) * H + 2 * H
     layer = 4 * (H * H + H) + 2 * H * I + I + H + 4 * H
     return embeddings + L * layer + H * H + H
-
-
-def _layer_norm(x, dim=-1, unbiased=False):
-    return (x - x.mean(dim, keepdim=True)) / torch.sqrt(x.var(dim, keepdim=True, unbiased=unbiased) + 1e-5)
 
 
 def test_every_exercise_has_at_least_four_wrong_answers():
