@@ -390,3 +390,33 @@ def test_pretraining_forward_backward_on_cuda():
             last_rows=rows.cuda(),
         )
     close(got.last_hidden_state.cpu(), want.last_hidden_state)
+
+
+def test_states_saved_with_the_old_layer_names_still_load():
+    """Training states saved before BertLayer became an EncoderLayer (names attention.*,
+    attention_norm.*, ffn_in.*, ffn_out.*, ffn_norm.*) load strictly, and the parameters keep
+    their old order, so that a saved optimizer state still fits them."""
+    old_order = ["attention.w_q", "attention.w_k", "attention.w_v", "attention.w_o",
+                 "attention_norm", "ffn_in", "ffn_out", "ffn_norm"]  # fmt: skip
+    new_order = ["self_attn.w_q", "self_attn.w_k", "self_attn.w_v", "self_attn.w_o",
+                 "norm1", "ffn.linear1", "ffn.linear2", "norm2"]  # fmt: skip
+    model = BertForPreTraining(BertConfig(**SMALL))
+    randomize(model)
+    layer_names = [n for n, _ in model.bert.encoder.layers[0].named_parameters()]
+    assert layer_names == [f"{m}.{p}" for m in new_order for p in ("weight", "bias")]
+    rename = dict(zip(new_order, old_order, strict=True))
+    old_state = {}
+    for name, tensor in model.state_dict().items():
+        head, sep, tail = name.partition(".layers.")
+        if sep:
+            index, _, rest = tail.partition(".")
+            module, _, kind = rest.rpartition(".")
+            name = f"{head}.layers.{index}.{rename[module]}.{kind}"
+        old_state[name] = tensor
+    assert "bert.encoder.layers.1.attention_norm.weight" in old_state
+    loaded = BertForPreTraining(BertConfig(**SMALL))
+    loaded.load_state_dict(old_state)  # strict
+    for (name, mine), theirs in zip(
+        model.state_dict().items(), loaded.state_dict().values(), strict=True
+    ):
+        assert torch.equal(mine, theirs), name

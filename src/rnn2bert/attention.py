@@ -97,7 +97,10 @@ class MultiHeadAttention(nn.Module):
     def __init__(self, d_model: int, num_heads: int, bias: bool = True, dropout: float = 0.0):
         super().__init__()
         if d_model % num_heads:
-            raise ValueError(f"d_model={d_model} is not divisible by num_heads={num_heads}")
+            raise ValueError(
+                f"d_model={d_model} is not divisible by num_heads={num_heads} · "
+                f"d_model={d_model} 不能被 num_heads={num_heads} 整除"
+            )
         self.d_model, self.num_heads, self.d_k = d_model, num_heads, d_model // num_heads
         self.w_q = nn.Linear(d_model, d_model, bias=bias)
         self.w_k = nn.Linear(d_model, d_model, bias=bias)

@@ -197,6 +197,7 @@ class BertLayer(EncoderLayer):
             attention_dropout=config.attention_probs_dropout_prob,
             ffn_dropout=0.0,
         )
+        self.register_load_state_dict_pre_hook(_rename_old_layer_parameters)
 
     def forward(
         self,
@@ -206,6 +207,24 @@ class BertLayer(EncoderLayer):
         rows: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         return self.forward_with_weights(x, mask, need_weights=output_attentions, rows=rows)
+
+
+# Until December 2026 BertLayer had names of its own. Training states saved then (``torch.save``
+# of a state dict, e.g. to resume pretraining) still load: the parameters keep their order.
+OLD_LAYER_NAMES = {
+    "attention.": "self_attn.",
+    "attention_norm.": "norm1.",
+    "ffn_in.": "ffn.linear1.",
+    "ffn_out.": "ffn.linear2.",
+    "ffn_norm.": "norm2.",
+}
+
+
+def _rename_old_layer_parameters(module, state_dict, prefix, *args) -> None:
+    for key in [k for k in state_dict if k.startswith(prefix)]:
+        for old, new in OLD_LAYER_NAMES.items():
+            if key.startswith(prefix + old):
+                state_dict[prefix + new + key[len(prefix + old) :]] = state_dict.pop(key)
 
 
 class BertEncoder(nn.Module):

@@ -23,7 +23,7 @@ def _angular_frequencies(d_model: int) -> torch.Tensor:
     if d_model % 2:
         raise ValueError(
             f"d_model={d_model} must be even: the sinusoidal encoding uses dimensions in "
-            "(sin, cos) pairs"
+            f"(sin, cos) pairs · d_model={d_model} 必须是偶数：正弦编码按 (sin, cos) 成对使用维度"
         )
     two_i = torch.arange(0, d_model, 2, dtype=torch.float64)
     return torch.exp(-math.log(10000.0) * two_i / d_model)
@@ -89,7 +89,10 @@ class PositionalEncoding(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         length = x.size(1)
         if length > self.pe.size(0):
-            raise ValueError(f"sequence length {length} exceeds max_len={self.pe.size(0)}")
+            raise ValueError(
+                f"sequence length {length} exceeds max_len={self.pe.size(0)} · "
+                f"序列长度 {length} 超过了 max_len={self.pe.size(0)}"
+            )
         if self.scale_embeddings:
             x = x * math.sqrt(self.d_model)
         return self.dropout(x + self.pe[:length])
@@ -112,7 +115,8 @@ class LearnedPositionalEmbedding(nn.Module):
         length = x.size(1)
         if length > self.embedding.num_embeddings:
             raise ValueError(
-                f"sequence length {length} exceeds max_len={self.embedding.num_embeddings}"
+                f"sequence length {length} exceeds max_len={self.embedding.num_embeddings} · "
+                f"序列长度 {length} 超过了 max_len={self.embedding.num_embeddings}"
             )
         positions = torch.arange(length, device=x.device)  # (L,)
         return x + self.embedding(positions)

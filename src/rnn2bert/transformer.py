@@ -117,9 +117,11 @@ class EncoderLayer(nn.Module):
         attention_dropout = dropout if attention_dropout is None else attention_dropout
         ffn_dropout = dropout if ffn_dropout is None else ffn_dropout
         self.norm_first = norm_first
+        # each sub-layer, then its LayerNorm (the parameters come in this order)
         self.self_attn = MultiHeadAttention(d_model, num_heads, dropout=attention_dropout)
+        self.norm1 = nn.LayerNorm(d_model, eps=eps)
         self.ffn = FeedForward(d_model, d_ff, ffn_dropout, activation)
-        self.norm1, self.norm2 = nn.LayerNorm(d_model, eps=eps), nn.LayerNorm(d_model, eps=eps)
+        self.norm2 = nn.LayerNorm(d_model, eps=eps)
         self.dropout1, self.dropout2 = nn.Dropout(dropout), nn.Dropout(dropout)
         self.attn_weights: torch.Tensor | None = None
 
