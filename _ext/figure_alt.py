@@ -5,10 +5,18 @@ titles and axis labels, ``rnn2bert.plotting.describe_figure``) in the output's m
 ``{"image/png": {"alt": ...}}``. MyST-NB reads only width and height from that metadata and
 would use the image's file name as alt text; this extension hands the description over.
 An ``alt`` set in a cell's own metadata (``mystnb: image: alt:``) still wins.
+
+It also marks the book's diagrams (``![alt](diagrams/NAME.svg)`` in a chapter's prose, drawn by
+``make diagrams``) with the class ``r2b-diagram``: Sphinx copies every image into ``_images/``,
+so the page's CSS (``_assets/figures.css``) and tests find them by that class.
 """
+
 from __future__ import annotations
 
+from docutils import nodes
 from myst_nb.core.render import NbElementRenderer
+
+DIAGRAM_CLASS = "r2b-diagram"
 
 
 def _render_image_with_alt(original):
@@ -24,7 +32,15 @@ def _render_image_with_alt(original):
     return render_image
 
 
+def mark_diagrams(app, doctree):
+    for image in doctree.findall(nodes.image):
+        uri = image.get("uri", "")
+        if uri.startswith("diagrams/") or "/diagrams/" in uri:
+            image["classes"].append(DIAGRAM_CLASS)
+
+
 def setup(app):
+    app.connect("doctree-read", mark_diagrams)
     if not getattr(NbElementRenderer.render_image, "figure_alt", False):
         NbElementRenderer.render_image = _render_image_with_alt(NbElementRenderer.render_image)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,5 +1,6 @@
 """The architecture diagrams (rnn2bert/diagrams.py, `make diagrams`): current, referenced from
 both languages, drawn from the chapters' own numbers, legible, self-contained SVG."""
+
 from __future__ import annotations
 
 import json
@@ -35,14 +36,17 @@ def test_diagram_is_current(fresh, name, lang):
     committed = ROOT / "chapters" / lang / "diagrams" / f"{name}.svg"
     assert committed.is_file(), f"{committed.relative_to(ROOT)} missing: run make diagrams"
     assert committed.read_bytes() == (fresh / lang / "diagrams" / f"{name}.svg").read_bytes(), (
-        f"{committed.relative_to(ROOT)} is out of date: run make diagrams")
+        f"{committed.relative_to(ROOT)} is out of date: run make diagrams"
+    )
 
 
 def test_drawing_is_deterministic(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     diagrams.write_all(a, ["04-masks"], ("zh",))
     diagrams.write_all(b, ["04-masks"], ("zh",))
-    assert (a / "zh/diagrams/04-masks.svg").read_bytes() == (b / "zh/diagrams/04-masks.svg").read_bytes()
+    assert (a / "zh/diagrams/04-masks.svg").read_bytes() == (
+        b / "zh/diagrams/04-masks.svg"
+    ).read_bytes()
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -82,7 +86,9 @@ def test_labels_are_in_the_page_language():
             fig = draw(lang)
             texts[lang] = " ".join(t.get_text() for t in fig.findobj(diagrams.matplotlib.text.Text))
             diagrams.plt.close(fig)
-        assert re.search(r"[\u4e00-\u9fff]", texts["zh"]), f"{name}: no Chinese label on the zh diagram"
+        assert re.search(r"[\u4e00-\u9fff]", texts["zh"]), (
+            f"{name}: no Chinese label on the zh diagram"
+        )
         assert texts["en"] != texts["zh"], name
 
 
@@ -94,8 +100,10 @@ def test_numbers_come_from_the_chapters(monkeypatch):
     fig = diagrams.draw_multi_head("en")
     assert "d_model = 12, h = 3" in texts(fig) and "3 × 4 = 12" in texts(fig)
     diagrams.plt.close(fig)
-    code = [c.replace("B, L, d_model, h = 2, 5, 12, 3", "B, L, d_model, h = 2, 5, 16, 4")
-            for c in diagrams.chapter_code("05-multi-head")]
+    code = [
+        c.replace("B, L, d_model, h = 2, 5, 12, 3", "B, L, d_model, h = 2, 5, 16, 4")
+        for c in diagrams.chapter_code("05-multi-head")
+    ]
     diagrams.chapter_settings.cache_clear()
     monkeypatch.setattr(diagrams, "chapter_code", lambda stem: code)
     try:
@@ -108,13 +116,26 @@ def test_numbers_come_from_the_chapters(monkeypatch):
 
 def test_models_are_labelled_from_their_configurations():
     tiny = diagrams.tiny_bert_config("en")
-    assert (tiny["hidden_size"], tiny["num_hidden_layers"], tiny["num_attention_heads"]) == (192, 4, 4)
+    assert (tiny["hidden_size"], tiny["num_hidden_layers"], tiny["num_attention_heads"]) == (
+        192,
+        4,
+        4,
+    )
     minilm = diagrams.minilm_config()
-    assert (minilm["hidden_size"], minilm["num_hidden_layers"], minilm["num_attention_heads"]) == (384, 6, 12)
-    assert diagrams.masking_fractions() == (0.8, 0.1, 0.1)
-    for draw, expected in ((diagrams.draw_pretraining_heads, "192→8,000"), (diagrams.draw_bert_input, "384")):
+    assert (minilm["hidden_size"], minilm["num_hidden_layers"], minilm["num_attention_heads"]) == (
+        384,
+        6,
+        12,
+    )
+    assert diagrams.masking_fractions() == (0.15, 0.8, 0.1, 0.1)
+    for draw, expected in (
+        (diagrams.draw_pretraining_heads, "192→8,000"),
+        (diagrams.draw_bert_input, "384"),
+    ):
         fig = draw("en")
-        assert expected in " ".join(t.get_text() for t in fig.findobj(diagrams.matplotlib.text.Text))
+        assert expected in " ".join(
+            t.get_text() for t in fig.findobj(diagrams.matplotlib.text.Text)
+        )
         diagrams.plt.close(fig)
 
 
@@ -123,7 +144,9 @@ def markdown_of(notebook: Path) -> str:
     return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
 
 
-IMAGE = re.compile(r"!\[([^\]]*)\]\((diagrams/[^)\s]+\.svg)\)|<img\b[^>]*src=\"(diagrams/[^\"]+\.svg)\"[^>]*>")
+IMAGE = re.compile(
+    r"!\[([^\]]*)\]\((diagrams/[^)\s]+\.svg)\)|<img\b[^>]*src=\"(diagrams/[^\"]+\.svg)\"[^>]*>"
+)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -134,10 +157,20 @@ def test_diagram_is_shown_in_its_chapter_with_alt_text(name, lang):
     chapter = sorted((ROOT / "chapters" / lang).glob(f"{name[:2]}-*.ipynb"))
     assert chapter, f"no chapter {name[:2]} in {lang}"
     markdown = markdown_of(chapter[0])
-    found = [m for m in IMAGE.finditer(markdown) if f"diagrams/{name}.svg" in (m.group(2) or m.group(3) or "")]
+    found = [
+        m
+        for m in IMAGE.finditer(markdown)
+        if f"diagrams/{name}.svg" in (m.group(2) or m.group(3) or "")
+    ]
     assert found, f"{chapter[0].relative_to(ROOT)} does not show diagrams/{name}.svg"
     for m in found:
-        alt = m.group(1) if m.group(2) else (re.search(r'alt="([^"]*)"', m.group(0)) or [None, ""])[1]
-        assert len(alt.strip()) >= 12, f"{chapter[0].name}: diagrams/{name}.svg needs a real alt text: {alt!r}"
+        alt = (
+            m.group(1) if m.group(2) else (re.search(r'alt="([^"]*)"', m.group(0)) or [None, ""])[1]
+        )
+        assert len(alt.strip()) >= 12, (
+            f"{chapter[0].name}: diagrams/{name}.svg needs a real alt text: {alt!r}"
+        )
         if lang == "zh":
-            assert re.search(r"[\u4e00-\u9fff]", alt), f"zh/{chapter[0].name}: alt text of {name} is not Chinese"
+            assert re.search(r"[\u4e00-\u9fff]", alt), (
+                f"zh/{chapter[0].name}: alt text of {name} is not Chinese"
+            )

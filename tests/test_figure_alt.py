@@ -1,5 +1,6 @@
 """Figures' alt text: rnn2bert.plotting.describe_figure and the inline-backend hook that carries it
 into the notebook's output metadata (the site's _ext/figure_alt.py turns it into <img alt>)."""
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -19,7 +20,10 @@ def test_description_reads_titles_and_labels_in_plain_letters():
     axes[1].set_xlabel("position")
     text = describe_figure(fig)
     plt.close(fig)
-    assert text == "Figure: Temperature · 温度. scaled: softmax(q· k/√d_k) (x: key · 键, y: weight); (x: position)"
+    assert text == (
+        "Figure: Temperature · 温度. scaled: softmax(q· k/√d_k) (x: key · 键, y: weight); "
+        "(x: position)"
+    )
 
 
 def test_long_descriptions_are_cut():

@@ -8,6 +8,7 @@
 The drawings live in src/rnn2bert/diagrams.py; their numbers come from the configurations the
 chapters use (see its docstring).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,10 +22,19 @@ from rnn2bert.diagrams import DIAGRAMS, LANGS, write_all  # noqa: E402
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("names", nargs="*", choices=[[], *DIAGRAMS], metavar="NAME",
-                        help="diagrams to draw (default: all): " + ", ".join(DIAGRAMS))
-    parser.add_argument("--out", type=Path, default=ROOT / "chapters", help="folder with en/ and zh/")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "names",
+        nargs="*",
+        choices=[[], *DIAGRAMS],
+        metavar="NAME",
+        help="diagrams to draw (default: all): " + ", ".join(DIAGRAMS),
+    )
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "chapters", help="folder with en/ and zh/"
+    )
     parser.add_argument("--lang", choices=LANGS, action="append", help="only this language")
     parser.add_argument("--png", type=Path, help="also write PNG previews (2x) into this folder")
     args = parser.parse_args(argv)

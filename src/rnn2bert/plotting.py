@@ -14,6 +14,7 @@ the resolution. Sizes: SVG lengths are points, 72 per inch, and a browser draws 
 12 pt text is 16 px, the size of the body text. Wider figures are shrunk to the column on a
 desktop (their text with them) and scroll in their own box on a phone.
 """
+
 from __future__ import annotations
 
 from importlib import resources
@@ -104,8 +105,15 @@ def attention_heatmap(
         for i in range(w.shape[0]):
             for j in range(w.shape[1]):
                 color = "white" if w[i, j] > 0.6 * w.max() else "black"
-                ax.text(j, i, f"{w[i, j]:.2f}", ha="center", va="center", fontsize=FONT_SIZE - 2,
-                        color=color)
+                ax.text(
+                    j,
+                    i,
+                    f"{w[i, j]:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=FONT_SIZE - 2,
+                    color=color,
+                )
     if title:
         ax.set_title(title)
     return ax
@@ -117,16 +125,28 @@ def describe_figure(fig) -> str:
     Screen readers (and a page whose image fails to load) get "Figure: <title>. <panel title>
     (x: <label>, y: <label>); ...". Math written for mathtext is put in plain letters.
     """
+
     def plain(text: str) -> str:
-        text = text.replace(r"\sqrt", "√").replace(r"\cdot", "·").replace(r"\mathrm", "").replace(r"\text", "")
-        return " ".join(text.replace("$", "").replace("{", "").replace("}", "").replace("\\", "").split())
+        text = (
+            text.replace(r"\sqrt", "√")
+            .replace(r"\cdot", "·")
+            .replace(r"\mathrm", "")
+            .replace(r"\text", "")
+        )
+        return " ".join(
+            text.replace("$", "").replace("{", "").replace("}", "").replace("\\", "").split()
+        )
 
     parts = []
     suptitle = fig.get_suptitle()
     for ax in fig.axes:
         if not ax.get_visible() or ax.get_label() == "<colorbar>":
             continue
-        axis = [f"{name}: {plain(label)}" for name, label in (("x", ax.get_xlabel()), ("y", ax.get_ylabel())) if label]
+        axis = [
+            f"{name}: {plain(label)}"
+            for name, label in (("x", ax.get_xlabel()), ("y", ax.get_ylabel()))
+            if label
+        ]
         title = plain(ax.get_title())
         if title or axis:
             parts.append(" ".join(p for p in (title, f"({', '.join(axis)})" if axis else "") if p))
@@ -145,7 +165,7 @@ def figure_svg(fig) -> str:
 
 
 def inline_format(fig) -> str:
-    """``"image/svg+xml"`` for the figure, or ``"image/png"`` (2x) when its SVG exceeds ``SVG_LIMIT``.
+    """``"image/svg+xml"`` for the figure, or ``"image/png"`` (2x) if its SVG exceeds ``SVG_LIMIT``.
 
     The SVG is kept on the figure until the formatter that shows it takes it (one render).
     """
@@ -176,10 +196,11 @@ def _png_formatter(fig):
 
 
 def use_crisp_inline_figures() -> None:
-    """Show inline figures as SVG, or as a 2x PNG when the SVG would be heavy (see ``inline_format``)."""
+    """Show inline figures as SVG, or as a 2x PNG if the SVG would be heavy (``inline_format``)."""
     try:
         from IPython import get_ipython
         from matplotlib.figure import Figure
+
         # Importing the inline backend installs its own PNG formatter (once): do it first.
         from matplotlib_inline import backend_inline  # noqa: F401
     except ImportError:  # not in Jupyter: nothing to do
@@ -195,7 +216,7 @@ def use_crisp_inline_figures() -> None:
 
 
 def add_alt_text_to_inline_figures() -> None:
-    """Make Jupyter's inline figures carry :func:`describe_figure` as ``alt`` in their output metadata.
+    """Make Jupyter's inline figures carry :func:`describe_figure` as ``alt`` in their metadata.
 
     The alt text goes under the figure's own format (``image/svg+xml`` or ``image/png``, see
     :func:`inline_format`). The book's site turns it into the ``<img alt=...>``
