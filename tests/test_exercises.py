@@ -95,36 +95,6 @@ def test_every_registered_exercise_is_in_a_solution_notebook():
 # ---- classic wrong answers are rejected, and the message names the mistake ------------------
 
 WRONG = {
-    "ch08.wordpiece": [
-        (lambda w, vocab: _ch08_wordpiece(w, vocab, shortest=True), "shortest matching piece"),
-        (lambda w, vocab: _ch08_wordpiece(w, vocab, hashes=False), 'forgot the "##"'),
-        (lambda w, vocab: _ch08_wordpiece(w, vocab, on_failure="partial"), "pieces found so far"),
-        (lambda w, vocab: _ch08_wordpiece(w, vocab, on_failure="skip"), "skipped the character"),
-        (lambda w, vocab: _ch08_wordpiece(w, vocab, on_failure="stay"), "never ends"),
-    ],
-    "ch08.segment_ids": [
-        (lambda a, b: [0] * (a + 1) + [1] * (b + 2), "closes sentence A"),
-        (lambda a, b: [0] * (a + b + 3), "All zeros"),
-        (lambda a, b: [0] * (a + 2) + [1] * b + [0], "final [SEP]"),
-        (lambda a, b: [1] * (a + 2) + [2] * (b + 1), "index a table"),
-        (lambda a, b: [0] * a + [1] * b, "forgot the special tokens"),
-        (lambda a, b: [0] * (a + 1) + [1] * (b + 1), "One special token short"),
-    ],
-    "ch08.input_embedding": [
-        (lambda ids, tt, W, S, P, ln: ln(W[ids] + P[: ids.shape[1]]), "forgot the segment"),
-        (lambda ids, tt, W, S, P, ln: ln(W[ids] + S[tt]), "forgot the position"),
-        (lambda ids, tt, W, S, P, ln: W[ids] + S[tt] + P[: ids.shape[1]], "forgot the LayerNorm"),
-        (lambda ids, tt, W, S, P, ln: ln(W[ids]) + S[tt] + P[: ids.shape[1]], "after the sum"),
-        (lambda ids, tt, W, S, P, ln: ln(W[ids] + tt[..., None] + P[: ids.shape[1]]), "constant shift"),
-        (lambda ids, tt, W, S, P, ln: ln(W[ids] + S[tt] + P[ids]), "with the token ids"),
-    ],
-    "ch08.count_parameters": [
-        (lambda V, H, L, I, P, S: _ch08_count(V, H, L, I, P, S) - (P + S) * H, "position and segment"),
-        (lambda V, H, L, I, P, S: _ch08_count(V, H, L, I, P, S) - (H * H + H), "pooler"),
-        (lambda V, H, L, I, P, S: _ch08_count(V, H, L, I, P, S) - 2 * H - 4 * H * L, "LayerNorms"),
-        (lambda V, H, L, I, P, S: _ch08_count(V, H, L, I, P, S) - L * (5 * H + I) - H, "biases"),
-        (lambda V, H, L, I, P, S: _ch08_count(V, H, L, I, P, S) + H * H + 3 * H + V + 2 * H + 2, "pretraining heads"),
-    ],
     "ch09.mlm_labels": [
         (lambda orig, corrupted, chosen: orig, "labels everywhere"),
         (lambda orig, corrupted, chosen: torch.where(chosen, orig, 0), "0 instead of -100"),
@@ -166,32 +136,6 @@ def _ch09_replace(x, chosen, u, random_ids, mask_id, mask_frac=0.8, random_end=0
     out = torch.where(chosen & (u < mask_frac), mask_id, x)
     to_random = (u >= mask_frac) & (u < random_end)
     return torch.where(to_random if random_everywhere else chosen & to_random, random_ids, out)
-
-
-def _ch08_wordpiece(word, vocab, shortest=False, hashes=True, on_failure="unk"):
-    pieces, start = [], 0
-    while start < len(word):
-        ends = range(start + 1, len(word) + 1) if shortest else range(len(word), start, -1)
-        for end in ends:
-            piece = word[start:end] if start == 0 or not hashes else "##" + word[start:end]
-            if piece in vocab:
-                break
-        else:
-            if on_failure == "stay":  # no [UNK] fallback: the loop never advances
-                continue
-            if on_failure == "skip":
-                start += 1
-                continue
-            return pieces + ["[UNK]"] if on_failure == "partial" else ["[UNK]"]
-        pieces.append(piece)
-        start = end
-    return pieces
-
-
-def _ch08_count(V, H, L, I, P, S):
-    embeddings = (V + P + S) * H + 2 * H
-    layer = 4 * (H * H + H) + 2 * H * I + I + H + 4 * H
-    return embeddings + L * layer + H * H + H
 
 
 def test_every_exercise_has_at_least_four_wrong_answers():

@@ -1,0 +1,99 @@
+"""Classic wrong answers (and correct alternatives) for the chapter 08 exercises."""
+import torch
+
+
+def _wordpiece(word, vocab, shortest=False, hashes=True, on_failure="unk"):
+    pieces, start = [], 0
+    while start < len(word):
+        ends = range(start + 1, len(word) + 1) if shortest else range(len(word), start, -1)
+        for end in ends:
+            piece = word[start:end] if start == 0 or not hashes else "##" + word[start:end]
+            if piece in vocab:
+                break
+        else:
+            if on_failure == "stay":  # no [UNK] fallback: the loop never advances
+                continue
+            if on_failure == "skip":
+                start += 1
+                continue
+            return pieces + ["[UNK]"] if on_failure == "partial" else ["[UNK]"]
+        pieces.append(piece)
+        start = end
+    return pieces
+
+
+def _wordpiece_no_lookup_loop(word, vocab):  # never ends, without ever asking the vocabulary
+    while True:
+        word = word + ""
+
+
+def _wordpiece_recursive(word, vocab, first=True):  # correct: recursion, a tuple
+    if not word:
+        return ()
+    for end in range(len(word), 0, -1):
+        piece = word[:end] if first else "##" + word[:end]
+        if piece in vocab:
+            rest = _wordpiece_recursive(word[end:], vocab, first=False)
+            return ("[UNK]",) if rest == ("[UNK]",) else (piece, *rest)
+    return ("[UNK]",)
+
+
+def _count(V, H, L, I, P, S):
+    embeddings = (V + P + S) * H + 2 * H
+    layer = 4 * (H * H + H) + 2 * H * I + I + H + 4 * H
+    return embeddings + L * layer + H * H + H
+
+
+WRONG = {
+    "ch08.wordpiece": [
+        (lambda w, vocab: _wordpiece(w, vocab, shortest=True), "shortest matching piece"),
+        (lambda w, vocab: _wordpiece(w, vocab, hashes=False), 'forgot the "##"'),
+        (lambda w, vocab: _wordpiece(w, vocab, on_failure="partial"), "pieces found so far"),
+        (lambda w, vocab: _wordpiece(w, vocab, on_failure="skip"), "skipped the character"),
+        (lambda w, vocab: _wordpiece(w, vocab, on_failure="stay"), "never ends"),
+        (_wordpiece_no_lookup_loop, "did not finish"),
+        (lambda w, vocab: " ".join(_wordpiece(w, vocab)), "list of strings"),
+        (lambda w, vocab: ["##" + p if not p.startswith("##") and p != "[UNK]" else p for p in _wordpiece(w, vocab)],
+         "wordpiece("),
+    ],
+    "ch08.segment_ids": [
+        (lambda a, b: [0] * (a + 1) + [1] * (b + 2), "closes sentence A"),
+        (lambda a, b: [0] * (a + b + 3), "All zeros"),
+        (lambda a, b: [0] * (a + 2) + [1] * b + [0], "final [SEP]"),
+        (lambda a, b: [1] * (a + 2) + [2] * (b + 1), "index a table"),
+        (lambda a, b: [0] * a + [1] * b, "forgot the special tokens"),
+        (lambda a, b: [0] * (a + 1) + [1] * (b + 1), "One special token short"),
+        (lambda a, b: [0] * (b + 2) + [1] * (a + 1), "swapped n_a and n_b"),
+        (lambda a, b: [0, 0, 0, 0, 0, 0, 1, 1, 1, 1], "segment_ids("),
+    ],
+    "ch08.input_embedding": [
+        (lambda ids, tt, W, S, P, ln: ln(W[ids] + P[: ids.shape[1]]), "forgot the segment"),
+        (lambda ids, tt, W, S, P, ln: ln(W[ids] + S[tt]), "forgot the position"),
+        (lambda ids, tt, W, S, P, ln: W[ids] + S[tt] + P[: ids.shape[1]], "forgot the LayerNorm"),
+        (lambda ids, tt, W, S, P, ln: ln(W[ids]) + S[tt] + P[: ids.shape[1]], "after the sum"),
+        (lambda ids, tt, W, S, P, ln: ln(W[ids] + tt[..., None] + P[: ids.shape[1]]), "constant shift"),
+        (lambda ids, tt, W, S, P, ln: ln(W[ids] + S[tt] + P[ids]), "with the token ids"),
+        (lambda ids, tt, W, S, P, ln: ln(W[ids] + S[1 - tt] + P[: ids.shape[1]]), "swapped"),
+        (lambda ids, tt, W, S, P, ln: ln(W[ids] + S[tt] + P[1: ids.shape[1] + 1]), "position 0"),
+    ],
+    "ch08.count_parameters": [
+        (lambda V, H, L, I, P, S: _count(V, H, L, I, P, S) - (P + S) * H, "position and segment"),
+        (lambda V, H, L, I, P, S: _count(V, H, L, I, P, S) - (H * H + H), "pooler"),
+        (lambda V, H, L, I, P, S: _count(V, H, L, I, P, S) - 2 * H - 4 * H * L, "LayerNorms"),
+        (lambda V, H, L, I, P, S: _count(V, H, L, I, P, S) - L * (5 * H + I) - H, "biases"),
+        (lambda V, H, L, I, P, S: _count(V, H, L, I, P, S) + H * H + 3 * H + V + 2 * H + 2, "pretraining heads"),
+        (lambda V, H, L, I, P, S: _count(V, H, 1, I, P, S), "one encoder layer"),
+        (lambda V, H, L, I, P, S: _count(V, H, L, I, P, S) - 2 * H, "after the embeddings"),
+    ],
+}
+
+CORRECT = {
+    "ch08.wordpiece": [_wordpiece_recursive, lambda w, vocab: tuple(_wordpiece(w, set(vocab)))],
+    "ch08.segment_ids": [lambda a, b: torch.cat([torch.zeros(a + 2, dtype=torch.long), torch.ones(b + 1, dtype=torch.long)]),
+                         lambda a, b: [int(i > a + 1) for i in range(a + b + 3)],
+                         lambda a, b: torch.arange(a + b + 3) >= a + 2],
+    "ch08.input_embedding": [lambda ids, tt, W, S, P, ln: ln(torch.nn.functional.embedding(ids, W) + S[tt]
+                                                             + P[torch.arange(ids.shape[1])][None]),
+                             lambda ids, tt, W, S, P, ln: ln.forward(W[ids] + S[tt] + P[: ids.size(1)].unsqueeze(0))],
+    "ch08.count_parameters": [_count, lambda V, H, L, I, P, S: float(_count(V, H, L, I, P, S))],
+}
