@@ -3,7 +3,6 @@ and every check rejects classic wrong answers with a message that names the mist
 import contextlib
 import importlib
 import io
-import math
 import re
 from pathlib import Path
 
@@ -94,48 +93,13 @@ def test_every_registered_exercise_is_in_a_solution_notebook():
 
 # ---- classic wrong answers are rejected, and the message names the mistake ------------------
 
-WRONG = {
-    "ch09.mlm_labels": [
-        (lambda orig, corrupted, chosen: orig, "labels everywhere"),
-        (lambda orig, corrupted, chosen: torch.where(chosen, orig, 0), "0 instead of -100"),
-        (lambda orig, corrupted, chosen: torch.where(chosen, corrupted, -100), "corrupted input"),
-        (lambda orig, corrupted, chosen: torch.where(~chosen, orig, -100), "inverted the selection"),
-    ],
-    "ch09.apply_80_10_10": [
-        (lambda x, c, u, r, m: _ch09_replace(x, c, u, r, m, 0.1, 0.2), "swapped the shares"),
-        (lambda x, c, u, r, m: _ch09_replace(x, c, u, r, m, 1.0, 1.0), "masking all chosen"),
-        (lambda x, c, u, r, m: _ch09_replace(x, c, u, r, m, random_everywhere=True), "not only at the chosen"),
-    ],
-    "ch09.nsp_labels": [
-        (lambda is_next: torch.tensor([int(n) for n in is_next]), "Inverted"),
-        (lambda is_next: torch.tensor([[1, 0] if n else [0, 1] for n in is_next]), "one-hot"),
-    ],
-    "ch09.tied_logits": [
-        (lambda h, E, b: h @ E.T, "forgot the output bias"),
-        (lambda h, E, b: torch.softmax(h @ E.T + b, -1), "probabilities"),
-        (lambda h, E, b: h, "(N, V)"),
-    ],
-    "ch09.predict_share": [
-        (lambda p, m, r: p, "CHOSEN tokens"),
-        (lambda p, m, r: m, "among the chosen"),
-        (lambda p, m, r: p * (m + r), "random replacements too"),
-    ],
-}
-
-
-# Chapters keep their wrong answers in tests/wrong_chNN.py (a dict named WRONG each, and CORRECT:
-# other correct forms that must pass), so that a chapter's author touches only their own files.
-CORRECT = {}
+# Each chapter keeps its wrong answers in tests/wrong_chNN.py: WRONG, exercise id -> [(wrong answer, a
+# phrase its message must contain)], and CORRECT, exercise id -> other correct forms that must pass.
+WRONG, CORRECT = {}, {}
 for _module in sorted(Path(__file__).parent.glob("wrong_ch*.py")):
     _loaded = importlib.import_module(_module.stem)
     WRONG.update(_loaded.WRONG)
     CORRECT.update(getattr(_loaded, "CORRECT", {}))
-
-
-def _ch09_replace(x, chosen, u, random_ids, mask_id, mask_frac=0.8, random_end=0.9, random_everywhere=False):
-    out = torch.where(chosen & (u < mask_frac), mask_id, x)
-    to_random = (u >= mask_frac) & (u < random_end)
-    return torch.where(to_random if random_everywhere else chosen & to_random, random_ids, out)
 
 
 def test_every_exercise_has_at_least_four_wrong_answers():
