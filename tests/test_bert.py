@@ -308,43 +308,46 @@ def test_bert_layer_is_an_encoder_layer_with_bert_options():
     assert layer.ffn.linear1.out_features == config.intermediate_size
 
 
-def minilm_layer_equals_encoder_layer(model, tokenizer) -> bool:
-    """The code of chapter 08's cell: MiniLM's first layer, copied into chapter 07's EncoderLayer,
-    computes the same vectors (``model``: the book's BertModel; ``tokenizer``: the book's)."""
-    from rnn2bert.masks import as_attention_mask
-    from rnn2bert.transformer import EncoderLayer
+# The cell of chapter 08 (section 8.1) that shows the equality, run verbatim on MiniLM below.
+CHAPTER_08_CELL = """\
+from rnn2bert.masks import as_attention_mask
+from rnn2bert.transformer import EncoderLayer
 
-    config = model.config
-    bert_layer = model.encoder.layers[0]
-    chapter_07 = EncoderLayer(
-        config.hidden_size,
-        config.num_attention_heads,
-        config.intermediate_size,
-        activation="gelu",
-        eps=config.layer_norm_eps,
-    )
-    chapter_07.load_state_dict(bert_layer.state_dict())  # same names, strict
-    chapter_07.eval()
-    batch = tokenizer.encode_batch(["my dog is cute", "he likes playing"])
-    mask = as_attention_mask(batch["attention_mask"])
-    with torch.no_grad():
-        x = model.embeddings(batch["input_ids"], batch["token_type_ids"])
-        ours, _ = bert_layer(x, mask)
-        theirs = chapter_07(x, mask)
-    print("a BertLayer is an EncoderLayer:", isinstance(bert_layer, EncoderLayer))
-    print(
-        "chapter 07's layer, MiniLM's weights, same output:",
-        torch.allclose(ours, theirs, atol=1e-6),
-    )
-    return isinstance(bert_layer, EncoderLayer) and torch.allclose(ours, theirs, atol=1e-6)
+bert_layer = model.encoder.layers[0]
+chapter_07 = EncoderLayer(
+    config.hidden_size,
+    config.num_attention_heads,
+    config.intermediate_size,
+    activation="gelu",
+    eps=config.layer_norm_eps,
+)
+chapter_07.load_state_dict(bert_layer.state_dict())  # the same names, strict
+chapter_07.eval()
+pair = tokenizer.encode_batch(["my dog is cute", "he likes playing"])
+pair_mask = as_attention_mask(pair["attention_mask"])
+with torch.no_grad():
+    embedded = model.embeddings(pair["input_ids"], pair["token_type_ids"])
+    bert_out, _ = bert_layer(embedded, pair_mask)
+    chapter_07_out = chapter_07(embedded, pair_mask)
+print("a BertLayer is an EncoderLayer:", isinstance(bert_layer, EncoderLayer))
+print(
+    "chapter 07's layer with MiniLM's weights gives the same output:",
+    torch.allclose(bert_out, chapter_07_out, atol=1e-6),
+)
+"""
 
 
 def test_chapter_08_cell_minilm_layer_is_an_encoder_layer(minilm_dir, capsys):
     from rnn2bert.pretrained import load_minilm
 
     model, tokenizer = load_minilm()
-    assert minilm_layer_equals_encoder_layer(model, tokenizer)
-    assert capsys.readouterr().out.count("True") == 2
+    namespace = {"model": model, "config": model.config, "tokenizer": tokenizer, "torch": torch}
+    exec(compile(CHAPTER_08_CELL, "chapter-08-cell", "exec"), namespace)
+    assert capsys.readouterr().out == (
+        "a BertLayer is an EncoderLayer: True\n"
+        "chapter 07's layer with MiniLM's weights gives the same output: True\n"
+    )
+    assert max(len(line) for line in CHAPTER_08_CELL.splitlines()) <= 80
 
 
 # ----------------------------------------------------------------------------- on a GPU
