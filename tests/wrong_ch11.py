@@ -1,4 +1,5 @@
-"""Classic wrong answers to the chapter 11 exercises, each with a phrase its message must contain."""
+"""Classic wrong answers (and correct alternatives) for the chapter 11 exercises."""
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -18,6 +19,10 @@ def _prefix_transposed(size, prefix_len):
     return m.T
 
 
+def _prefix_loops(size, prefix_len):  # correct: nested loops, a list of lists
+    return [[j < prefix_len or j <= i for j in range(size)] for i in range(size)]
+
+
 def _t5(words, spans, sentinels=True, final=True, per_token=False, one_sentinel=False):
     source, target, last = [], [], 0
     for k, (a, b) in enumerate(spans):
@@ -28,6 +33,23 @@ def _t5(words, spans, sentinels=True, final=True, per_token=False, one_sentinel=
     if final and sentinels:
         target.append("<extra_id_0>" if one_sentinel else f"<extra_id_{len(spans)}>")
     return source + words[last:], target
+
+
+def _t5_by_mask(words, spans):  # correct: mark hidden words first, then walk once; lists
+    hidden = [None] * len(words)
+    for k, (a, b) in enumerate(spans):
+        for n in range(a, b):
+            hidden[n] = k
+    source, target = [], []
+    for n, w in enumerate(words):
+        if hidden[n] is None:
+            source.append(w)
+        else:
+            if n == 0 or hidden[n - 1] != hidden[n]:
+                source.append(f"<extra_id_{hidden[n]}>")
+                target.append(f"<extra_id_{hidden[n]}>")
+            target.append(w)
+    return [source, target + [f"<extra_id_{len(spans)}>"]]
 
 
 def _electra_all_masked(original, chosen, samples):
@@ -46,11 +68,36 @@ def _electra_inverted(original, chosen, samples):
     return (corrupted == original).long()
 
 
+def _electra_column_major(original, chosen, samples):
+    corrupted = original.clone().T
+    corrupted[chosen.T] = samples
+    return (corrupted.T != original).long()
+
+
+def _electra_loops(original, chosen, samples):  # correct: a Python loop over the positions, booleans
+    out, k = [], 0
+    for row, picks in zip(original.tolist(), chosen.tolist()):
+        labels = []
+        for token, picked in zip(row, picks):
+            if picked:
+                labels.append(int(samples[k]) != token)
+                k += 1
+            else:
+                labels.append(False)
+        out.append(labels)
+    return torch.tensor(out)
+
+
 def _gates(logits, k, renormalise=True, largest=True, dim=-1):
     p = logits.softmax(dim)
     top = p.topk(k, dim=-1, largest=largest)
     gates = torch.zeros_like(p).scatter(-1, top.indices, top.values)
     return gates / gates.sum(-1, keepdim=True) if renormalise else gates
+
+
+def _gates_masked_softmax(logits, k):  # correct: softmax over the top-k logits only
+    kth = logits.topk(k, -1).values[:, -1:]
+    return torch.softmax(logits.masked_fill(logits < kth, float("-inf")), -1)
 
 
 WRONG = {
@@ -59,32 +106,60 @@ WRONG = {
         (_prefix_source_sees_all, "The source attends to the target"),
         (_prefix_transposed, "Transposed"),
         (lambda size, prefix_len: torch.ones(size, size, dtype=torch.bool), "bidirectional (BERT)"),
+        (lambda size, prefix_len: _prefix_loops(size, prefix_len + 1), "Off by one"),
+        (lambda size, prefix_len: torch.tensor(_prefix_loops(size, prefix_len)).float(), "boolean"),
     ],
     "ch11.albert_embedding_params": [
         (lambda V, E, H: (V * E, V * H), "forgot the projection"),
         (lambda V, E, H: (V * E + V * H, V * H), "not V·H"),
         (lambda V, E, H: (V * H, V * E + E * H), "Swapped"),
+        (lambda V, E, H: (V * E * H, V * H), "do not multiply"),
+        (lambda V, E, H: V * E + E * H, "Return a pair"),
+        (lambda V, E, H: (V * E + E * H + H, V * H), "Weights only"),
     ],
     "ch11.electra_labels": [
         (_electra_all_masked, "every masked position as replaced"),
         (_electra_inverted, "Inverted"),
         (_electra_only_masked, "EVERY token"),
+        (_electra_column_major, "row-major"),
+        (lambda o, c, s: torch.zeros_like(o), "labels"),
     ],
     "ch11.t5_span_corruption": [
         (lambda words, spans: _t5(words, spans, sentinels=False), "The target needs the sentinels too"),
         (lambda words, spans: _t5(words, spans, final=False), "one more sentinel"),
         (lambda words, spans: _t5(words, spans, per_token=True), "ONE sentinel"),
         (lambda words, spans: _t5(words, spans, one_sentinel=True), "its own sentinel"),
+        (lambda words, spans: _t5(words, [(a, b + 1) for a, b in spans]), "excluded"),
+        (lambda words, spans: _t5(words, spans)[::-1], "Swapped"),
+        (lambda words, spans: (" ".join(_t5(words, spans)[0]), " ".join(_t5(words, spans)[1])), "lists of words"),
     ],
     "ch11.causal_lm_loss": [
         (lambda logits, ids: F.cross_entropy(logits.flatten(0, 1), ids.flatten()), "No shift"),
         (lambda logits, ids: F.cross_entropy(logits[:, 1:].flatten(0, 1), ids[:, :-1].flatten()), "wrong way"),
         (lambda logits, ids: F.cross_entropy(logits[:, :-1].flatten(0, 1), ids[:, 1:].flatten(), reduction="sum"), "summed"),
+        (lambda logits, ids: F.cross_entropy(logits[:, :-1].softmax(-1).flatten(0, 1), ids[:, 1:].flatten()), "softmax"),
+        (lambda logits, ids: F.cross_entropy(logits[:, :-1].flatten(0, 1), ids[:, 1:].flatten(), reduction="sum")
+         / logits.shape[0], "batch size only"),
+        (lambda logits, ids: F.cross_entropy(logits[:, :-1].transpose(1, 2), ids[:, 1:], reduction="none"), "one number"),
     ],
     "ch11.top_k_routing": [
         (lambda logits, k: _gates(logits, k, renormalise=False), "did not renormalise"),
         (lambda logits, k: logits.softmax(-1), "keep only the top k"),
         (lambda logits, k: _gates(logits, k, dim=0), "wrong axis"),
         (lambda logits, k: _gates(logits, k, largest=False), "SMALLEST"),
+        (lambda logits, k: (_gates(logits, k) > 0).double(), "0/1"),
+        (lambda logits, k: _gates(logits, k) / k, "not 1/k"),
     ],
+}
+
+CORRECT = {
+    "ch11.prefix_mask": [_prefix_loops, lambda size, p: np.tril(np.ones((size, size), dtype=bool)) | (np.arange(size) < p)],
+    "ch11.albert_embedding_params": [lambda V, E, H: [V * E + E * H, V * H],
+                                     lambda V, E, H: (torch.tensor(E * (V + H)), np.int64(V * H))],
+    "ch11.electra_labels": [_electra_loops, lambda o, c, s: o.masked_scatter(c, s).ne(o).int()],
+    "ch11.t5_span_corruption": [_t5_by_mask, lambda w, s: tuple(map(tuple, _t5(w, s)))],
+    "ch11.causal_lm_loss": [lambda logits, ids: F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]),
+                                                                ids[:, 1:].reshape(-1)).float(),
+                            lambda logits, ids: -torch.log_softmax(logits[:, :-1], -1).gather(-1, ids[:, 1:, None]).mean()],
+    "ch11.top_k_routing": [_gates_masked_softmax, lambda logits, k: _gates(logits.float(), k)],
 }
