@@ -8,7 +8,7 @@ An ``alt`` set in a cell's own metadata (``mystnb: image: alt:``) still wins.
 
 It also marks the book's diagrams (``![alt](diagrams/NAME.svg)`` in a chapter's prose, drawn by
 ``make diagrams``) with the class ``r2b-diagram``: Sphinx copies every image into ``_images/``,
-so the page's CSS (``_assets/figures.css``) and tests find them by that class.
+so the page's CSS (``_assets/reading.css``) and tests find them by that class.
 """
 
 from __future__ import annotations
