@@ -34,7 +34,7 @@ WRONG = {
         (lambda x, h: x.view(x.shape[0], x.shape[1], h, -1), "move the head axis"),
         (lambda x, h: x.view(x.shape[0], x.shape[1], -1, h).permute(0, 3, 1, 2), "every h-th feature"),
         (lambda x, h: x.view(x.shape[0], x.shape[1], h, -1).permute(0, 2, 3, 1), "(B, h, d_k, L)"),
-        (lambda x, h: x.view(x.shape[0], x.shape[1], -1, h).transpose(1, 3) if h > 1 else x[None], "heads"),
+        (lambda x, h: x.view(x.shape[0], x.shape[1], -1, h).transpose(1, 3) if h > 1 else x[None], "sequence axis comes before"),
     ],
     "ch05.merge_heads": [
         (lambda t: t.reshape(t.shape[0], t.shape[2], -1), "mixes tokens"),

@@ -39,7 +39,7 @@ def check_albert_embedding_params(answer, hidden: bool = False) -> None:
         ((21_128, 128, 1024), (250_000, 256, 768), (500, 32, 48), (10, 10, 4), (9, 2, 6))
     for V, E, H in cases:
         name = f"albert_embedding_params({V}, {E}, {H})"
-        got = pair(answer(V, E, H), "Return a pair (factorised, full).", "请返回一对数 (分解后, 不分解)。")
+        got = pair(answer(V, E, H), "Return a pair (factorised, full).", "请返回一对数 (分解后, 不分解)。", numeric=True)
         compare(list(got), torch.tensor([V * E + E * H, V * H]), name, inputs=f"V={V}, E={E}, H={H}", wrong=[
             (torch.tensor([V * E, V * H]), "You forgot the projection from E to H: factorised = V·E + E·H.",
              "你忘了从 E 到 H 的投影：分解后为 V·E + E·H。", "no_projection"),

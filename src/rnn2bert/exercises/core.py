@@ -30,6 +30,7 @@ import copy
 import inspect
 import io
 import json
+import numbers
 import os
 import random
 import re
@@ -397,7 +398,10 @@ def _as_tensor(x: Any) -> torch.Tensor:
         return torch.stack([v.detach() for v in x])
     if isinstance(x, (str, bytes, dict, set)):
         raise TypeError(type(x).__name__)
-    return torch.as_tensor(x)
+    t = torch.as_tensor(x)
+    if t.dtype == torch.float32 and isinstance(x, (float, list, tuple)):
+        t = torch.as_tensor(x, dtype=torch.float64)  # Python floats are doubles: keep every digit
+    return t
 
 
 def as_tensor(x: Any, name: str) -> torch.Tensor:
@@ -424,6 +428,8 @@ def number(x: Any, name: str) -> float:
         raise Mistake(f"{name} should be a number, got a bool ({x}).", f"{name} 应该是一个数，却得到布尔值({x})。",
                       "wrong_type")
     try:
+        if isinstance(x, numbers.Real):
+            return float(x)
         t = _as_tensor(x)
         if t.numel() != 1 or t.is_complex():
             raise TypeError
@@ -433,10 +439,13 @@ def number(x: Any, name: str) -> float:
                       f"{name} 应该是一个数，却得到 {type(x).__name__}：{describe(x)}。", "wrong_type") from None
 
 
-def pair(result: Any, en: str, zh: str) -> tuple[Any, Any]:
-    """Unpack a pair (a tuple or a list of two), or say that one was expected."""
+def pair(result: Any, en: str, zh: str, numeric: bool = False) -> tuple[Any, Any]:
+    """Unpack a pair (a tuple or a list of two; with ``numeric``, also a tensor or array of two
+    numbers), or say that one was expected."""
     if isinstance(result, (tuple, list)) and len(result) == 2:
         return result[0], result[1]
+    if numeric and getattr(result, "shape", None) is not None and tuple(result.shape) == (2,):
+        return result[0], result[1]  # a tensor or array of two numbers
     raise Mistake(f"{en} Got {type(result).__name__}: {describe(result)}.",
                   f"{zh}却得到 {type(result).__name__}：{describe(result)}。", "not_a_pair")
 
