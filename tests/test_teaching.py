@@ -2,7 +2,9 @@
 a site without solutions, and guides whose commands exist."""
 from __future__ import annotations
 
+import base64
 import functools
+import html
 import http.server
 import os
 import re
@@ -75,32 +77,107 @@ def test_slides_index_links_every_deck(slides):
     assert not external_loads(slides / "index.html")
 
 
+def deck_slides(deck: Path) -> list[str]:
+    """The HTML of each slide of a deck."""
+    return re.findall(r"<section\b.*?</section>", deck.read_text(encoding="utf-8"), re.S)
+
+
+def slide_text(section: str) -> str:
+    """What a slide shows: its HTML without the speaker notes, tags and entities."""
+    visible = re.sub(r"<aside class=\"notes\">.*?</aside>", "", section, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", visible))
+
+
+@pytest.fixture(scope="module")
+def all_slides(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("all-slides")
+    run(sys.executable, "tools/slides.py", "--out", str(out), limit=600)
+    return out
+
+
+def test_slides_are_lecture_slides(all_slides):
+    """Every deck: at most 60 words a slide, speaker notes on the text slides, every figure the
+    chapter draws and every diagram of the chapter on a slide of its own."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        from slides import MAX_WORDS, image_of, words
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    chapters = sorted((ROOT / "chapters").glob("*/[0-9][0-9]-*.ipynb"))
+    assert len(chapters) >= 24
+    for chapter in chapters:
+        deck = all_slides / chapter.parent.name / f"{chapter.stem}.slides.html"
+        slides = deck_slides(deck)
+        assert len(slides) >= 3, deck
+        counts = {i: words(slide_text(s)) for i, s in enumerate(slides)}
+        assert max(counts.values()) <= MAX_WORDS, (deck.name, max(counts.items(), key=lambda kv: kv[1]))
+        text_slides = [s for s in slides if 'class="slide-text"' in s]
+        assert all('<aside class="notes">' in s for s in text_slides), deck
+        html_text = deck.read_text(encoding="utf-8")
+        nb = nbformat.read(chapter, as_version=4)
+        figures = [image_of(c)[0] for c in nb.cells if c.cell_type == "code"
+                   and "remove-output" not in c.metadata.get("tags", []) and image_of(c)[0]]
+        assert all(f in html_text for f in figures), f"{deck.name}: a figure is missing"
+        diagrams = sorted((chapter.parent / "diagrams").glob(f"{chapter.name[:2]}-*.svg"))
+        for diagram in diagrams:
+            assert base64.b64encode(diagram.read_bytes()).decode() in html_text, f"{deck.name}: {diagram.name}"
+    en = {p.name: len(deck_slides(p)) for p in (all_slides / "en").glob("*.slides.html")}
+    zh = {p.name: len(deck_slides(p)) for p in (all_slides / "zh").glob("*.slides.html")}
+    assert en == zh
+
+
 @pytest.mark.browser
-@pytest.mark.parametrize("lang", ["en", "zh"])
-def test_slides_in_browser(browser, slides, lang):
-    """reveal.js starts, math renders, no request leaves the folder, no console error."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(slides))
+def test_no_slide_overflows_at_1280x720(browser, all_slides):
+    """Every slide of every deck, both languages, rendered by Chromium at 1280×720 with its math
+    typeset and its pictures loaded: nothing sticks out of the slide."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(all_slides))
     handler.log_message = lambda *args: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}/"
-    page, log = open_page(browser, f"{base}{lang}/{SAMPLE}.slides.html")
+    overflowing, measured = [], 0
     try:
-        page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=20_000)
-        page.wait_for_selector("mjx-container", state="attached", timeout=20_000)
-        page.evaluate("() => window.MathJax.startup.promise")
-        assert page.evaluate("Reveal.getTotalSlides()") > 5
-        page.evaluate("Reveal.slide(1, 0)")
-        page.wait_for_timeout(300)
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"slides-{lang}-{SAMPLE}.png"))
-        outside = [u for u in log["requests"] if not u.startswith((base, "data:"))]
-        assert not outside, outside
-        assert not log["errors"], log["errors"]
+        for deck in sorted(all_slides.glob("*/*.slides.html")):
+            page, log = open_page(browser, f"{base}{deck.parent.name}/{deck.name}")
+            try:
+                page.set_viewport_size({"width": 1280, "height": 720})
+                page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=60_000)
+                page.wait_for_function("() => !!(window.MathJax && MathJax.startup && MathJax.startup.promise)",
+                                       timeout=60_000)
+                page.evaluate("() => MathJax.startup.promise")
+                broken = page.evaluate("() => Promise.all([...document.images].map("
+                                       "i => i.decode().then(() => null, () => i.alt.slice(0, 60))))")
+                assert not [b for b in broken if b is not None], (deck.name, broken)
+                found = page.evaluate("""() => [...document.querySelectorAll('.reveal .slides > section')].map((s, i) => {
+                    const box = s.getBoundingClientRect();
+                    const style = s.style.display;
+                    s.style.display = 'block';
+                    const over = [...s.querySelectorAll('h1, h2, .body, figure, img, mjx-container')]
+                      .filter(e => e.scrollWidth > e.clientWidth + 2 && getComputedStyle(e).overflowX !== 'visible'
+                                   || e.offsetTop + e.offsetHeight > s.clientHeight + 2
+                                   || e.offsetLeft + e.offsetWidth > s.clientWidth + 2)
+                      .map(e => e.tagName + ' ' + (e.textContent || e.alt || '').slice(0, 40));
+                    s.style.display = style;
+                    return {i, over, height: s.scrollHeight, client: s.clientHeight};
+                })""")
+                measured += len(found)
+                overflowing += [(deck.parent.name, deck.name, f["i"], f["over"]) for f in found
+                                if f["over"] or f["height"] > f["client"] + 2]
+                if deck.stem.startswith(SAMPLE):
+                    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                    page.evaluate("Reveal.slide(2, 0)")
+                    page.wait_for_timeout(300)
+                    page.screenshot(path=str(SCREENSHOTS / f"slides-{deck.parent.name}-{SAMPLE}.png"))
+                outside = [u for u in log["requests"] if not u.startswith((base, "data:"))]
+                assert not outside, outside
+                assert not log["errors"], (deck, log["errors"])
+            finally:
+                page.close()
     finally:
-        page.close()
         server.shutdown()
         server.server_close()
+    assert measured > 200, measured
+    assert not overflowing, overflowing
 
 
 # --------------------------------------------------------------------------- student bundle
@@ -129,6 +206,64 @@ def test_bundle_has_what_a_student_needs(bundle):
         for path in (ROOT / "exercises" / lang).glob("*.ipynb"):
             assert f"rnn2bert-course/exercises/{lang}/{path.name}" in names
     assert "-e ." in bundle.read("rnn2bert-course/requirements.txt").decode()
+
+
+def test_bundle_carries_package_data_and_diagrams(bundle):
+    """explorers.js/.css (declared package data: chapters 03, 04, 06, 08 draw with them), diagrams."""
+    import tomllib
+
+    names = set(bundle.namelist())
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = declared["tool"]["setuptools"]["package-data"]["rnn2bert"]
+    data = [p for pattern in patterns for p in (ROOT / "src" / "rnn2bert").glob(pattern)]
+    assert {p.name for p in data} >= {"explorers.js", "explorers.css"}
+    for path in data + sorted(ROOT.glob("chapters/*/diagrams/*.svg")):
+        assert f"rnn2bert-course/{path.relative_to(ROOT).as_posix()}" in names, path
+
+
+EXPLORER_CHAPTERS = ["03-scaling", "04-masking", "06-positional-encoding", "08-bert"]
+RUN_UNZIPPED = """\
+import sys, nbformat
+from nbclient import NotebookClient
+path, out, stop = sys.argv[1], sys.argv[2], int(sys.argv[3])
+nb = nbformat.read(path, as_version=4)
+nb.cells = nb.cells[:stop + 1]
+NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": sys.argv[4]}}).execute()
+nbformat.write(nb, out)
+"""
+
+
+@pytest.fixture(scope="module")
+def unzipped(bundle, tmp_path_factory) -> Path:
+    """The bundle unpacked in a fresh folder, as a student would."""
+    folder = tmp_path_factory.mktemp("student")
+    bundle.extractall(folder)
+    return folder / "rnn2bert-course"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", EXPLORER_CHAPTERS)
+def test_explorers_run_from_the_unzipped_bundle(unzipped, tmp_path, chapter):
+    """Each explorer chapter, executed from the unzipped bundle up to its last explorer cell, with
+    the bundle's own library (PYTHONPATH): the explorers draw, no cell raises."""
+    lang_dir = unzipped / "chapters" / "en"
+    nb = nbformat.read(lang_dir / f"{chapter}.ipynb", as_version=4)
+    stops = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "_explorer(" in c.source]
+    assert stops, f"{chapter} has no explorer cell"
+    nb.cells.insert(0, nbformat.v4.new_code_cell(
+        "import rnn2bert, pathlib\n"
+        f"assert pathlib.Path(rnn2bert.__file__).is_relative_to({str(unzipped)!r}), rnn2bert.__file__"))
+    source = tmp_path / "in.ipynb"
+    nbformat.write(nb, source)
+    out = tmp_path / "out.ipynb"
+    run(sys.executable, "-c", RUN_UNZIPPED, str(source), str(out), str(stops[-1] + 1), str(lang_dir),
+        env={"PYTHONPATH": str(unzipped / "src")}, limit=900)
+    executed = nbformat.read(out, as_version=4)
+    errors = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors, errors
+    shown = executed.cells[stops[-1] + 1].outputs
+    html = "".join(o.get("data", {}).get("text/html", "") for o in shown)
+    assert "<script" in html and "<style" in html, [o.get("data", {}).keys() for o in shown]
 
 
 def test_bundle_holds_no_solution(bundle):

@@ -4,7 +4,8 @@
     python tools/student_bundle.py --out /tmp/class.zip
 
 Inside one folder, ``rnn2bert-course/``: the exercise notebooks in both languages, the
-chapters (the exercises link to them), the library ``src/rnn2bert`` with ``pyproject.toml``
+chapters (the exercises link to them) with their diagrams, the library ``src/rnn2bert`` with its
+package data (``explorers.js``/``.css``) and ``pyproject.toml``
 (``requirements.txt`` installs it with ``-e .``), ``requirements.txt``,
 ``requirements-data.txt`` and the student README (``teaching/student-readme.md``, as
 ``README.md``). Never ``solutions/``: the tool refuses to write a bundle in which any notebook
@@ -29,13 +30,17 @@ TOP = "rnn2bert-course"
 README = ROOT / "teaching" / "student-readme.md"
 FILES = ["requirements.txt", "requirements-data.txt", "pyproject.toml"]
 MARKERS = (BEGIN, "<!-- BEGIN SOLUTION -->")
+# The notebooks, the library with its package data (the explorers' page code: chapters 03, 04,
+# 06 and 08 draw with it) and the chapters' diagrams (their Markdown shows them).
+PATTERNS = ("exercises/*/*.ipynb", "chapters/*/*.ipynb", "chapters/*/diagrams/*.svg", "src/rnn2bert/**/*.py",
+            "src/rnn2bert/*.js", "src/rnn2bert/*.css")
 
 
 def contents() -> dict[str, Path]:
     """Name inside the zip -> file on disk."""
     found = {f"{TOP}/README.md": README}
     found |= {f"{TOP}/{name}": ROOT / name for name in FILES}
-    for pattern in ("exercises/*/*.ipynb", "chapters/*/*.ipynb", "src/rnn2bert/**/*.py"):
+    for pattern in PATTERNS:
         found |= {f"{TOP}/{p.relative_to(ROOT).as_posix()}": p for p in sorted(ROOT.glob(pattern))}
     return found
 
