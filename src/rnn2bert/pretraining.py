@@ -16,25 +16,27 @@ the best context-free guess), and ``fill_mask``.
 
 Shapes: B = batch, L = sequence length, V = vocabulary size, N = number of masked positions.
 """
+
 from __future__ import annotations
 
-import math
 import random
-import time
 from typing import Callable, Iterable, Iterator, NamedTuple, Sequence
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
-IGNORE = -100  # label of the positions the loss skips (PyTorch's cross_entropy default)
-
+from .training import IGNORE, TrainConfig, linear_schedule, make_optimizer, train  # noqa: F401
 
 # -- masked language model ---------------------------------------------------------------
 
 
-def choose_positions(input_ids: torch.Tensor, special_token_ids: Sequence[int], *,
-                     mask_prob: float = 0.15, generator: torch.Generator | None = None) -> torch.Tensor:
+def choose_positions(
+    input_ids: torch.Tensor,
+    special_token_ids: Sequence[int],
+    *,
+    mask_prob: float = 0.15,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Each non-special position independently with probability ``mask_prob``.
 
     ``input_ids`` (B, L) -> ``chosen`` (B, L) bool. Special tokens ([CLS], [SEP], [PAD], …)
@@ -45,9 +47,17 @@ def choose_positions(input_ids: torch.Tensor, special_token_ids: Sequence[int], 
     return (u < mask_prob) & ~special
 
 
-def replace_chosen(input_ids: torch.Tensor, chosen: torch.Tensor, *, vocab_size: int,
-                   mask_token_id: int, special_token_ids: Sequence[int], mask_frac: float = 0.8,
-                   random_frac: float = 0.1, generator: torch.Generator | None = None):
+def replace_chosen(
+    input_ids: torch.Tensor,
+    chosen: torch.Tensor,
+    *,
+    vocab_size: int,
+    mask_token_id: int,
+    special_token_ids: Sequence[int],
+    mask_frac: float = 0.8,
+    random_frac: float = 0.1,
+    generator: torch.Generator | None = None,
+):
     """Corrupt the chosen positions: ``mask_frac`` -> [MASK], ``random_frac`` -> a random
     token, the rest unchanged. Returns ``(inputs (B, L), labels (B, L))``.
 
@@ -67,9 +77,17 @@ def replace_chosen(input_ids: torch.Tensor, chosen: torch.Tensor, *, vocab_size:
     return inputs, labels
 
 
-def mask_tokens(input_ids: torch.Tensor, *, vocab_size: int, mask_token_id: int,
-                special_token_ids: Sequence[int], mask_prob: float = 0.15, mask_frac: float = 0.8,
-                random_frac: float = 0.1, generator: torch.Generator | None = None):
+def mask_tokens(
+    input_ids: torch.Tensor,
+    *,
+    vocab_size: int,
+    mask_token_id: int,
+    special_token_ids: Sequence[int],
+    mask_prob: float = 0.15,
+    mask_frac: float = 0.8,
+    random_frac: float = 0.1,
+    generator: torch.Generator | None = None,
+):
     """BERT's masking rule: ``(inputs (B, L), labels (B, L))`` from ``input_ids (B, L)``.
 
     Choose ``mask_prob`` of the non-special positions (``special_token_ids`` must include
@@ -78,10 +96,19 @@ def mask_tokens(input_ids: torch.Tensor, *, vocab_size: int, mask_token_id: int,
     -100 elsewhere. ``mask_frac=1, random_frac=0`` is the "always [MASK]" variant. Pass a
     seeded ``torch.Generator`` for reproducible masks.
     """
-    chosen = choose_positions(input_ids, special_token_ids, mask_prob=mask_prob, generator=generator)
-    return replace_chosen(input_ids, chosen, vocab_size=vocab_size, mask_token_id=mask_token_id,
-                          special_token_ids=special_token_ids, mask_frac=mask_frac,
-                          random_frac=random_frac, generator=generator)
+    chosen = choose_positions(
+        input_ids, special_token_ids, mask_prob=mask_prob, generator=generator
+    )
+    return replace_chosen(
+        input_ids,
+        chosen,
+        vocab_size=vocab_size,
+        mask_token_id=mask_token_id,
+        special_token_ids=special_token_ids,
+        mask_frac=mask_frac,
+        random_frac=random_frac,
+        generator=generator,
+    )
 
 
 def tokenize_words(words: Iterable[str], tokenize: Callable[[str], list[str]]):
@@ -98,10 +125,18 @@ def tokenize_words(words: Iterable[str], tokenize: Callable[[str], list[str]]):
     return tokens, word_ids
 
 
-def whole_word_mask(input_ids: torch.Tensor, word_ids: torch.Tensor, *, vocab_size: int,
-                    mask_token_id: int, special_token_ids: Sequence[int], mask_prob: float = 0.15,
-                    mask_frac: float = 0.8, random_frac: float = 0.1,
-                    generator: torch.Generator | None = None):
+def whole_word_mask(
+    input_ids: torch.Tensor,
+    word_ids: torch.Tensor,
+    *,
+    vocab_size: int,
+    mask_token_id: int,
+    special_token_ids: Sequence[int],
+    mask_prob: float = 0.15,
+    mask_frac: float = 0.8,
+    random_frac: float = 0.1,
+    generator: torch.Generator | None = None,
+):
     """Whole-word masking: a word is chosen with all its tokens, or not at all.
 
     ``input_ids`` (B, L); ``word_ids`` (B, L) the word index of each token, -1 at special
@@ -112,11 +147,20 @@ def whole_word_mask(input_ids: torch.Tensor, word_ids: torch.Tensor, *, vocab_si
     """
     is_word = word_ids >= 0
     num_words = int(word_ids.max()) + 1 if is_word.any() else 1
-    chosen_word = torch.rand(word_ids.size(0), num_words, generator=generator) < mask_prob  # (B, words)
+    chosen_word = (
+        torch.rand(word_ids.size(0), num_words, generator=generator) < mask_prob
+    )  # (B, words)
     chosen = chosen_word.gather(1, word_ids.clamp(min=0)) & is_word
-    return replace_chosen(input_ids, chosen, vocab_size=vocab_size, mask_token_id=mask_token_id,
-                          special_token_ids=special_token_ids, mask_frac=mask_frac,
-                          random_frac=random_frac, generator=generator)
+    return replace_chosen(
+        input_ids,
+        chosen,
+        vocab_size=vocab_size,
+        mask_token_id=mask_token_id,
+        special_token_ids=special_token_ids,
+        mask_frac=mask_frac,
+        random_frac=random_frac,
+        generator=generator,
+    )
 
 
 # -- next sentence prediction ------------------------------------------------------------
@@ -128,7 +172,9 @@ class SentencePair(NamedTuple):
     is_next: bool  # True: b follows a in its document; False: b is from another document
 
 
-def nsp_pairs(documents: Sequence[Sequence], *, p_next: float = 0.5, seed: int = 0) -> list[SentencePair]:
+def nsp_pairs(
+    documents: Sequence[Sequence], *, p_next: float = 0.5, seed: int = 0
+) -> list[SentencePair]:
     """One pair per pair of neighbouring segments ``(a, next)`` of each document.
 
     With probability ``p_next`` the pair keeps the true next segment (``is_next=True``);
@@ -136,11 +182,13 @@ def nsp_pairs(documents: Sequence[Sequence], *, p_next: float = 0.5, seed: int =
     documents; segments may be texts or token-id lists. Deterministic for a given ``seed``.
     """
     if len(documents) < 2:
-        raise ValueError("next sentence prediction needs at least two documents · NSP 至少需要两篇文档")
+        raise ValueError(
+            "next sentence prediction needs at least two documents · NSP 至少需要两篇文档"
+        )
     rng = random.Random(seed)
     pairs = []
     for d, document in enumerate(documents):
-        for a, b in zip(document, document[1:]):
+        for a, b in zip(document, document[1:], strict=False):
             if rng.random() < p_next:
                 pairs.append(SentencePair(a, b, True))
                 continue
@@ -188,37 +236,54 @@ def pack_pair(a: list[int], b: list[int], *, max_len: int, cls_id: int, sep_id: 
     return input_ids, token_type_ids
 
 
-def collate(sequences: Sequence[tuple[list[int], list[int]]], *, pad_id: int,
-            length: int | None = None) -> dict[str, torch.Tensor]:
+def collate(
+    sequences: Sequence[tuple[list[int], list[int]]], *, pad_id: int, length: int | None = None
+) -> dict[str, torch.Tensor]:
     """Pad ``(input_ids, token_type_ids)`` pairs to one length (the longest, or ``length``).
 
     Returns ``input_ids``, ``token_type_ids`` and ``attention_mask`` (1 real, 0 padding),
     each (B, L) long.
     """
     length = length or max(len(ids) for ids, _ in sequences)
-    batch = {name: torch.zeros(len(sequences), length, dtype=torch.long)
-             for name in ("input_ids", "token_type_ids", "attention_mask")}
+    batch = {
+        name: torch.zeros(len(sequences), length, dtype=torch.long)
+        for name in ("input_ids", "token_type_ids", "attention_mask")
+    }
     batch["input_ids"].fill_(pad_id)
     for i, (ids, types) in enumerate(sequences):
-        batch["input_ids"][i, :len(ids)] = torch.tensor(ids)
-        batch["token_type_ids"][i, :len(types)] = torch.tensor(types)
-        batch["attention_mask"][i, :len(ids)] = 1
+        batch["input_ids"][i, : len(ids)] = torch.tensor(ids)
+        batch["token_type_ids"][i, : len(types)] = torch.tensor(types)
+        batch["attention_mask"][i, : len(ids)] = 1
     return batch
 
 
-def pack_pairs(pairs: Sequence[SentencePair], tokenizer, *, max_len: int = 128,
-               length: int | None = None) -> dict[str, torch.Tensor]:
+def pack_pairs(
+    pairs: Sequence[SentencePair], tokenizer, *, max_len: int = 128, length: int | None = None
+) -> dict[str, torch.Tensor]:
     """Sentence pairs -> BERT inputs, padded: ``input_ids``, ``token_type_ids``,
     ``attention_mask`` (B, L) and ``next_sentence_label`` (B,).
 
     Segments are texts (tokenized with ``tokenizer``) or token-id lists. The label follows
     Google's BERT and Hugging Face: **0 = B is the next segment, 1 = B is random**.
     """
-    def ids(segment) -> list[int]:
-        return tokenizer.convert_tokens_to_ids(tokenizer.tokenize(segment)) if isinstance(segment, str) else segment
 
-    sequences = [pack_pair(ids(p.a), ids(p.b), max_len=max_len, cls_id=tokenizer.cls_token_id,
-                           sep_id=tokenizer.sep_token_id) for p in pairs]
+    def ids(segment) -> list[int]:
+        return (
+            tokenizer.convert_tokens_to_ids(tokenizer.tokenize(segment))
+            if isinstance(segment, str)
+            else segment
+        )
+
+    sequences = [
+        pack_pair(
+            ids(p.a),
+            ids(p.b),
+            max_len=max_len,
+            cls_id=tokenizer.cls_token_id,
+            sep_id=tokenizer.sep_token_id,
+        )
+        for p in pairs
+    ]
     batch = collate(sequences, pad_id=tokenizer.pad_token_id, length=length)
     batch["next_sentence_label"] = torch.tensor([0 if p.is_next else 1 for p in pairs])
     return batch
@@ -227,9 +292,14 @@ def pack_pairs(pairs: Sequence[SentencePair], tokenizer, *, max_len: int = 128,
 # -- training ----------------------------------------------------------------------------
 
 
-def pretraining_batches(examples: dict[str, torch.Tensor], mask: Callable, *, batch_size: int = 32,
-                        dynamic: bool = True, generator: torch.Generator | None = None
-                        ) -> Iterator[dict[str, torch.Tensor]]:
+def pretraining_batches(
+    examples: dict[str, torch.Tensor],
+    mask: Callable,
+    *,
+    batch_size: int = 32,
+    dynamic: bool = True,
+    generator: torch.Generator | None = None,
+) -> Iterator[dict[str, torch.Tensor]]:
     """An endless stream of shuffled batches with ``labels``, for ``pretrain``; each epoch
     is a new permutation, and its last incomplete batch is dropped.
 
@@ -245,7 +315,7 @@ def pretraining_batches(examples: dict[str, torch.Tensor], mask: Callable, *, ba
     while True:
         order = torch.randperm(n, generator=generator)
         for start in range(0, n - batch_size + 1, batch_size):
-            batch = {name: t[order[start:start + batch_size]] for name, t in examples.items()}
+            batch = {name: t[order[start : start + batch_size]] for name, t in examples.items()}
             if dynamic:
                 batch["input_ids"], batch["labels"] = mask(batch["input_ids"])
             yield batch
@@ -263,7 +333,9 @@ def rows_for_heads(chosen: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     needed[:, 0] = True
     counts = needed.sum(1, keepdim=True)  # (B, 1)
     width = int(counts.max())
-    rows = torch.argsort((~needed).to(torch.int8), dim=1, stable=True)[:, :width]  # needed ones first, in order
+    rows = torch.argsort((~needed).to(torch.int8), dim=1, stable=True)[
+        :, :width
+    ]  # needed ones first, in order
     return rows, torch.arange(width) < counts
 
 
@@ -280,7 +352,9 @@ def heads_at_labels(model, batch: dict[str, torch.Tensor]):
     else:
         rows, valid = rows_for_heads(chosen)
         out = model.bert(*args, output_attentions=False, last_rows=rows)  # (B, M, H)
-        hidden = out.last_hidden_state[:, 1:][valid[:, 1:]]  # (N, H), in the order of labels[chosen]
+        hidden = out.last_hidden_state[:, 1:][
+            valid[:, 1:]
+        ]  # (N, H), in the order of labels[chosen]
     mlm_logits, nsp_logits = model.heads(hidden, out.pooler_output)  # (N, V), (B, 2)
     return mlm_logits, nsp_logits, batch["labels"][chosen]
 
@@ -299,29 +373,30 @@ def pretraining_loss(model, batch: dict[str, torch.Tensor]):
     return mlm_loss + nsp_loss, mlm_loss, nsp_loss
 
 
-def linear_schedule(step: int, *, warmup: int, total: int) -> float:
-    """The learning-rate factor: 0 -> 1 over ``warmup`` steps, then 1 -> 0 at ``total``."""
-    if step < warmup:
-        return (step + 1) / warmup
-    return max(0.0, (total - step) / max(1, total - warmup))
+def pretraining_optimizer(
+    model, *, lr: float = 1e-3, weight_decay: float = 0.01
+) -> torch.optim.AdamW:
+    """AdamW with weight decay on the weight matrices only (not on biases, LayerNorm, …), as BERT;
+    fused (``training.make_optimizer``)."""
+    return make_optimizer(model, lr=lr, weight_decay=weight_decay)
 
 
-def pretraining_optimizer(model, *, lr: float = 1e-3, weight_decay: float = 0.01) -> torch.optim.AdamW:
-    """AdamW with weight decay on the weight matrices only (not on biases, LayerNorm, …), as BERT.
-
-    PyTorch's fused AdamW: one kernel updates every parameter of a group, instead of a handful
-    of small operations per parameter (the same update; Hugging Face's ``Trainer`` default).
-    """
-    decay = [p for p in model.parameters() if p.ndim > 1]
-    no_decay = [p for p in model.parameters() if p.ndim <= 1]
-    return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
-                              {"params": no_decay, "weight_decay": 0.0}], lr=lr, fused=True)
-
-
-def pretraining_step(model, batch: dict[str, torch.Tensor], optimizer, *, max_grad_norm: float = 1.0):
-    """One update: ``pretraining_loss``, backward, gradient clipping, ``optimizer.step()``.
+def pretraining_step(
+    model,
+    batch: dict[str, torch.Tensor],
+    optimizer,
+    *,
+    max_grad_norm: float = 1.0,
+    precision: str = "auto",
+):
+    """One update: ``pretraining_loss`` (under bf16 autocast where this machine has bf16 units,
+    ``training.best_precision``; fp32 elsewhere), backward, gradient clipping, ``optimizer.step()``.
     Returns ``(loss, mlm_loss, nsp_loss)`` (tensors, detached)."""
-    loss, mlm_loss, nsp_loss = pretraining_loss(model, batch)
+    from .training import autocast, best_precision
+
+    device = next(model.parameters()).device
+    with autocast(device, best_precision(device) if precision == "auto" else precision):
+        loss, mlm_loss, nsp_loss = pretraining_loss(model, batch)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
@@ -329,57 +404,105 @@ def pretraining_step(model, batch: dict[str, torch.Tensor], optimizer, *, max_gr
     return loss.detach(), mlm_loss.detach(), nsp_loss.detach()
 
 
-def pretrain(model, batches: Iterator[dict[str, torch.Tensor]], *, steps: int, lr: float = 1e-3,
-             warmup: float = 0.06, weight_decay: float = 0.01, max_grad_norm: float = 1.0,
-             progress: bool = True, desc: str = "pretraining · 预训练") -> dict[str, list[float]]:
-    """Train ``model`` (``BertForPreTraining``) for ``steps`` batches of ``batches``.
+def pretrain(
+    model,
+    batches: Iterator[dict[str, torch.Tensor]],
+    *,
+    steps: int,
+    lr: float = 1e-3,
+    warmup: float | int = 0.06,
+    weight_decay: float = 0.01,
+    max_grad_norm: float = 1.0,
+    precision: str = "auto",
+    progress: bool = True,
+    desc: str = "pretraining · 预训练",
+    **options,
+) -> dict[str, list[float]]:
+    """Train ``model`` (``BertForPreTraining``) for ``steps`` batches of ``batches`` with
+    ``training.train`` and ``pretraining_loss``.
 
     AdamW (no weight decay on biases and LayerNorm), learning rate warmed up linearly over
-    the first ``warmup`` fraction of the steps and then decayed linearly to 0, gradients
-    clipped to norm ``max_grad_norm``. Returns the history: ``loss``, ``mlm_loss``,
-    ``nsp_loss`` per step, and ``seconds`` (wall time).
+    ``warmup`` (a fraction of the steps, or a number of steps) and then decayed linearly to 0,
+    gradients clipped to norm ``max_grad_norm``, the best precision of this machine (``"auto"``).
+    ``options``: more ``training.TrainConfig`` fields (``checkpoint``, ``accumulate``, …).
+    Returns the history: ``loss``, ``mlm_loss``, ``nsp_loss`` and ``tokens`` per step, and
+    ``seconds`` (wall time), ``precision``, ``world_size``.
     """
-    optimizer = pretraining_optimizer(model, lr=lr, weight_decay=weight_decay)
-    warmup_steps = max(1, math.ceil(warmup * steps))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: linear_schedule(step, warmup=warmup_steps, total=steps))
-    history = {"loss": [], "mlm_loss": [], "nsp_loss": []}
-    model.train()
-    start = time.perf_counter()
-    bar = tqdm(range(steps), desc=desc, disable=not progress, mininterval=2.0)
-    for _, batch in zip(bar, batches):
-        loss, mlm_loss, nsp_loss = pretraining_step(model, batch, optimizer, max_grad_norm=max_grad_norm)
-        scheduler.step()
-        for name, value in zip(history, (loss, mlm_loss, nsp_loss)):
-            history[name].append(value.item())
-        bar.set_postfix(loss=f"{loss.item():.3f}", mlm=f"{mlm_loss.item():.3f}", nsp=f"{nsp_loss.item():.3f}")
-    model.eval()
-    history["seconds"] = time.perf_counter() - start
-    return history
+    config = TrainConfig(
+        steps=steps,
+        lr=lr,
+        warmup=warmup,
+        weight_decay=weight_decay,
+        max_grad_norm=max_grad_norm,
+        precision=precision,
+        progress=progress,
+        desc=desc,
+        **options,
+    )
+    return train(
+        model, batches, pretraining_loss, config, loss_names=("loss", "mlm_loss", "nsp_loss")
+    )
 
 
 # -- evaluation --------------------------------------------------------------------------
 
 
 @torch.no_grad()
-def evaluate(model, batches: Iterable[dict[str, torch.Tensor]]) -> dict[str, float]:
+def evaluate(
+    model,
+    batches: Iterable[dict[str, torch.Tensor]],
+    *,
+    mask_token_id: int | None = None,
+    precision: str = "fp32",
+) -> dict[str, float]:
     """Held-out ``mlm_accuracy`` and ``mlm_loss`` over the masked positions, ``nsp_accuracy``
-    over the pairs. ``batches``: a finite iterable of masked batches (with ``labels``)."""
+    over the pairs. ``batches``: a finite iterable of masked batches (with ``labels``).
+
+    With ``mask_token_id``, also ``mask_accuracy`` and ``mask_loss``: the same at the positions
+    whose input is ``[MASK]`` only (80 % of the chosen ones), where nothing can be copied from the
+    input: the honest measure of how much the model reads the context (``baselines``).
+    """
+    from .training import autocast
+
     model.eval()
-    correct = total = nsp_correct = pairs = 0
-    loss_sum = 0.0
+    totals = dict.fromkeys(
+        ("correct", "total", "loss", "m_correct", "m_total", "m_loss", "nsp", "pairs"), 0.0
+    )
+    device = next(model.parameters()).device
     for batch in batches:
-        mlm_logits, nsp_logits, labels = heads_at_labels(model, batch)
-        loss_sum += F.cross_entropy(mlm_logits, labels, reduction="sum").item()
-        correct += (mlm_logits.argmax(-1) == labels).sum().item()
-        total += len(labels)
-        nsp_correct += (nsp_logits.argmax(-1) == batch["next_sentence_label"]).sum().item()
-        pairs += len(nsp_logits)
-    return {"mlm_accuracy": correct / total, "mlm_loss": loss_sum / total,
-            "nsp_accuracy": nsp_correct / pairs, "masked_positions": total}
+        with autocast(device, precision):
+            mlm_logits, nsp_logits, labels = heads_at_labels(model, batch)
+        mlm_logits = mlm_logits.float()
+        losses = F.cross_entropy(mlm_logits, labels, reduction="none")
+        hits = mlm_logits.argmax(-1) == labels
+        totals["loss"] += losses.sum().item()
+        totals["correct"] += hits.sum().item()
+        totals["total"] += len(labels)
+        if mask_token_id is not None:
+            at_mask = batch["input_ids"][batch["labels"] != IGNORE] == mask_token_id
+            totals["m_loss"] += losses[at_mask].sum().item()
+            totals["m_correct"] += hits[at_mask].sum().item()
+            totals["m_total"] += at_mask.sum().item()
+        totals["nsp"] += (nsp_logits.argmax(-1) == batch["next_sentence_label"]).sum().item()
+        totals["pairs"] += len(nsp_logits)
+    scores = {
+        "mlm_accuracy": totals["correct"] / totals["total"],
+        "mlm_loss": totals["loss"] / totals["total"],
+        "nsp_accuracy": totals["nsp"] / totals["pairs"],
+        "masked_positions": int(totals["total"]),
+    }
+    if mask_token_id is not None:
+        scores |= {
+            "mask_accuracy": totals["m_correct"] / max(1, totals["m_total"]),
+            "mask_loss": totals["m_loss"] / max(1, totals["m_total"]),
+            "mask_positions": int(totals["m_total"]),
+        }
+    return scores
 
 
-def unigram_counts(input_ids: torch.Tensor, *, vocab_size: int, special_token_ids: Sequence[int]) -> torch.Tensor:
+def unigram_counts(
+    input_ids: torch.Tensor, *, vocab_size: int, special_token_ids: Sequence[int]
+) -> torch.Tensor:
     """How often each token occurs in ``input_ids`` (any shape), specials excluded: (V,)."""
     counts = torch.bincount(input_ids.flatten(), minlength=vocab_size).double()
     counts[list(special_token_ids)] = 0
@@ -394,8 +517,10 @@ def unigram_baseline(counts: torch.Tensor, labels: torch.Tensor) -> dict[str, fl
     """
     targets = labels[labels != IGNORE]
     log_p = torch.log((counts + 1) / (counts + 1).sum())
-    return {"accuracy": (targets == counts.argmax()).double().mean().item(),
-            "loss": -log_p[targets].mean().item()}
+    return {
+        "accuracy": (targets == counts.argmax()).double().mean().item(),
+        "loss": -log_p[targets].mean().item(),
+    }
 
 
 @torch.no_grad()
@@ -407,5 +532,10 @@ def fill_mask(model, tokenizer, text: str, *, top_k: int = 5) -> list[list[tuple
     where = (input_ids[0] == tokenizer.mask_token_id).nonzero().squeeze(1)
     p = out.prediction_logits[0, where].softmax(-1)  # (masks, V)
     top = p.topk(top_k, dim=-1)
-    return [[(tokenizer.convert_ids_to_tokens([i])[0], round(q, 4)) for i, q in zip(ids.tolist(), qs.tolist())]
-            for ids, qs in zip(top.indices, top.values)]
+    return [
+        [
+            (tokenizer.convert_ids_to_tokens([i])[0], round(q, 4))
+            for i, q in zip(ids.tolist(), qs.tolist(), strict=True)
+        ]
+        for ids, qs in zip(top.indices, top.values, strict=True)
+    ]
