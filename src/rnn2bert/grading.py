@@ -164,11 +164,11 @@ def sandbox_problem() -> str | None:
                 "or `apt-get install bubblewrap`), or grade with --sandbox none inside a throw-away "
                 "container or VM.")
     with tempfile.TemporaryDirectory(prefix="rnn2bert-probe-") as tmp:
-        cmd = bwrap_command([sys.executable, "-c", "import rnn2bert"], [("rw", Path(tmp), "/box")])
+        cmd = bwrap_command([sys.executable, "-I", "-S", "-c", "pass"], [("rw", Path(tmp), "/box")])
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         except subprocess.TimeoutExpired:
-            return "bubblewrap did not start a sandbox within 120 s"
+            return "bubblewrap did not start a sandbox within 300 s"
     if proc.returncode != 0:
         return (f"bubblewrap cannot create a sandbox here ({one_line(proc.stderr) or proc.returncode}). "
                 "Inside Docker it needs user namespaces (or --privileged); otherwise grade with "
