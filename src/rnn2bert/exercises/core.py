@@ -44,7 +44,8 @@ from typing import Any, Callable, Sequence
 import torch
 
 RESULTS_ENV = "RNN2BERT_RESULTS"
-TIME_LIMIT_S = float(os.environ.get("RNN2BERT_CHECK_TIME_LIMIT", "5"))
+TIME_LIMIT_S = float(os.environ.get("RNN2BERT_CHECK_TIME_LIMIT", "5"))  # CPU seconds per call of the student's code
+WALL_FACTOR = 12  # ... and at most this many times as long on the clock
 STATUSES = ("passed", "failed", "not attempted", "error")
 
 
@@ -145,34 +146,43 @@ def _rounded(values: Any) -> Any:
 
 
 def _call_with_limit(fn: Callable, args: tuple, kwargs: dict, seconds: float) -> Any:
-    """``fn(*args, **kwargs)``, stopped with ``_TimeUp`` after ``seconds``.
+    """``fn(*args, **kwargs)``, stopped with ``_TimeUp`` after ``seconds`` of CPU time (or
+    ``WALL_FACTOR`` times as long on the clock, for code that waits instead of computing).
 
-    In the main thread (a script, a Jupyter kernel on Linux) an interval timer interrupts the
-    call; elsewhere the call runs in a helper thread that is abandoned if it does not finish.
+    CPU time, so that a correct answer on a busy machine is not stopped for waiting its turn.
+    In the main thread (a script, a Jupyter kernel on Linux) interval timers interrupt the call;
+    elsewhere the call runs in a helper thread that is abandoned after the wall-clock limit.
     """
+    wall = seconds * WALL_FACTOR
     main = threading.current_thread() is threading.main_thread()
     if main and hasattr(signal, "setitimer"):
         def alarm(signum, frame):
             raise _TimeUp
 
-        previous = signal.signal(signal.SIGALRM, alarm)
-        outer_delay, outer_interval = signal.setitimer(signal.ITIMER_REAL, 0)
-        own = not outer_delay or outer_delay > seconds
+        timers = ((signal.ITIMER_PROF, signal.SIGPROF, seconds), (signal.ITIMER_REAL, signal.SIGALRM, wall))
+        saved = []
         start = time.monotonic()
+        for which, signum, limit in timers:
+            handler = signal.signal(signum, alarm)
+            delay, interval = signal.setitimer(which, 0)
+            saved.append((which, signum, handler, delay, interval))
+            if delay and delay <= limit:  # somebody else's timer comes first: let it fire for them
+                signal.signal(signum, handler)
+                signal.setitimer(which, delay, interval)
+                saved[-1] = (which, signum, None, 0.0, 0.0)
+            else:
+                signal.setitimer(which, limit)
         try:
-            if own:
-                signal.setitimer(signal.ITIMER_REAL, seconds)
-            else:  # somebody else's alarm comes first: let it fire for them
-                signal.signal(signal.SIGALRM, previous)
-                signal.setitimer(signal.ITIMER_REAL, outer_delay, outer_interval)
             return fn(*args, **kwargs)
         finally:
-            if own:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                signal.signal(signal.SIGALRM, previous)
-                if outer_delay:
-                    left = max(outer_delay - (time.monotonic() - start), 1e-3)
-                    signal.setitimer(signal.ITIMER_REAL, left, outer_interval)
+            for which, signum, handler, delay, interval in saved:
+                if handler is None:
+                    continue
+                signal.setitimer(which, 0)
+                signal.signal(signum, handler)
+                if delay:
+                    left = max(delay - (time.monotonic() - start), 1e-3)
+                    signal.setitimer(which, left, interval)
     box: dict[str, Any] = {}
 
     def target():
@@ -183,7 +193,7 @@ def _call_with_limit(fn: Callable, args: tuple, kwargs: dict, seconds: float) ->
 
     worker = threading.Thread(target=target, daemon=True)
     worker.start()
-    worker.join(seconds)
+    worker.join(wall)
     if worker.is_alive():
         raise _TimeUp
     if "error" in box:
@@ -225,9 +235,9 @@ class Student:
             result = _call_with_limit(self.fn, args, kwargs, self.time_limit)
         except _TimeUp:
             raise StudentError(
-                f"Your function did not finish within {self.time_limit:g} s (called with {self.last_call}): "
+                f"Your function did not finish within {self.time_limit:g} s of computing (called with {self.last_call}): "
                 "is there a loop that never ends?",
-                f"你的函数在 {self.time_limit:g} 秒内没有结束(输入为 {self.last_call})：是不是有一个停不下来的循环？",
+                f"你的函数计算了 {self.time_limit:g} 秒仍没有结束(输入为 {self.last_call})：是不是有一个停不下来的循环？",
                 "time_limit") from None
         except NotImplementedError:
             raise NotAttempted from None
