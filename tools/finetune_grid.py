@@ -61,13 +61,15 @@ class Settings:
     """What the grid trains on. ``n_train`` examples a task (one epoch = n_train // batch steps)."""
 
     seeds: tuple[int, ...] = (0, 1, 2)
-    epochs: int = 4
+    epochs: int = 3
     batch: int = 16
-    n_train: int = 1600
-    n_val: int = 400
-    n_test: int = 800
-    minilm_n_train: int = 1600
-    minilm_epochs: int = 3
+    n_train: int = 800
+    n_val: int = 200
+    n_test: int = 400
+    minilm_n_train: int = 400
+    minilm_n_val: int = 100
+    minilm_n_test: int = 300
+    minilm_epochs: int = 2
     minilm_lr: float = 1e-4
     # the chapter's recipes: (lr of the encoder, lr of the new head or None = the same)
     lr: dict = field(
@@ -91,6 +93,8 @@ TINY = Settings(
     n_val=24,
     n_test=24,
     minilm_n_train=16,
+    minilm_n_val=16,
+    minilm_n_test=16,
     minilm_epochs=1,
 )
 
@@ -604,7 +608,11 @@ def testament_verses(split: str, n: int, seed: int) -> list[tuple[str, int]]:
 
 def minilm_testament(settings: Settings) -> dict:
     bert, tok = load_minilm()
-    sizes = {"train": settings.minilm_n_train, "val": settings.n_val, "test": settings.n_test}
+    sizes = {
+        "train": settings.minilm_n_train,
+        "val": settings.minilm_n_val,
+        "test": settings.minilm_n_test,
+    }
     rows = {
         name: testament_verses(split, sizes[name], seed=n)
         for n, (name, split) in enumerate(
@@ -702,7 +710,7 @@ def grid(settings: Settings, checkpoints: Path = CHECKPOINTS, only: tuple[str, .
 def merge(old: dict, new: dict) -> dict:
     """``new`` plus the tasks of ``old`` it did not rerun (same settings and checkpoints)."""
     for key in ("settings", "checkpoints"):
-        if old[key] != new[key]:
+        if old[key] != json.loads(json.dumps(new[key])):
             raise ValueError(f"cannot merge results with different {key}")
     rerun = {t["key"] for t in new["tasks"]}
     tasks = {t["key"]: t for t in old["tasks"] if t["key"] not in rerun} | {
