@@ -640,7 +640,7 @@ def write_markdown(results: dict) -> str:
         lines += [f"## Pretraining quality per CPU-hour{when('pretraining')}", "",
                   "Held-out accuracy at `[MASK]` positions (320 pairs, every 250 steps) against the CPU-hours spent "
                   "(steps × seconds per step × processes), from `checkpoints/<lang>/training_log.json`:", ""]
-        for lang, r in pt.items():
+        for lang, r in ((k, v) for k, v in pt.items() if k in ("en", "zh")):
             curve = ", ".join(f"{c['cpu_hours']:.2f} h: {c['mask_accuracy']:.1%}" for c in r["curve"])
             lines += [f"- **{lang}**: {r['steps']} steps in {r['train_minutes']} min on {r['processes']} process(es), "
                       f"{r['seconds_per_step']} s/step{', ' + format(r['tokens_per_s'], ',') + ' tokens/s' if 'tokens_per_s' in r else ''}; "
