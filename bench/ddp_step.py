@@ -14,25 +14,11 @@ import time
 import torch
 
 from rnn2bert.bert import BertConfig, BertForPreTraining
+from rnn2bert.ddp_demo import batches
 from rnn2bert.pretraining import pretraining_loss
 from rnn2bert.training import TrainConfig, init_distributed, train, world
 
 WARMUP, TIMED = 3, 12
-
-
-def batches(batch: int = 32, length: int = 128, vocab: int = 8000):
-    g = torch.Generator().manual_seed(0)
-    while True:
-        ids = torch.randint(5, vocab, (batch, length), generator=g)
-        labels = torch.where(torch.rand(batch, length, generator=g) < 0.15, ids, -100)
-        labels[:, 0] = -100
-        yield {
-            "input_ids": ids,
-            "token_type_ids": torch.zeros_like(ids),
-            "attention_mask": torch.ones_like(ids),
-            "labels": labels,
-            "next_sentence_label": torch.randint(0, 2, (batch,), generator=g),
-        }
 
 
 def main() -> None:
@@ -53,7 +39,7 @@ def main() -> None:
         )
     )
     config = dict(lr=1e-3, warmup=1, progress=False, accumulate=2 // world_size)
-    stream = batches()
+    stream = batches(vocab_size=8000, batch=32, length=128, mask_prob=0.15, seed=0)
     train(
         model,
         stream,

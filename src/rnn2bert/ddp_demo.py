@@ -19,11 +19,14 @@ from rnn2bert.training import init_distributed, world
 MICRO_BATCHES = 2
 
 
-def batches(vocab_size: int = 50, batch: int = 8, length: int = 12):
-    g = torch.Generator().manual_seed(1)
+def batches(
+    vocab_size: int = 50, batch: int = 8, length: int = 12, mask_prob: float = 0.3, seed: int = 1
+):
+    """An endless stream of random pretraining batches: ``mask_prob`` of the positions labelled."""
+    g = torch.Generator().manual_seed(seed)
     while True:
         ids = torch.randint(5, vocab_size, (batch, length), generator=g)
-        labels = torch.where(torch.rand(batch, length, generator=g) < 0.3, ids, -100)
+        labels = torch.where(torch.rand(batch, length, generator=g) < mask_prob, ids, -100)
         labels[:, 0] = -100
         yield {
             "input_ids": ids,
