@@ -434,7 +434,8 @@ def test_figures_stay_legible_in_dark_mode(site):
     from PIL import Image
 
     pngs = sorted((site / "_images").glob("*.png"))
-    assert pngs
+    svgs = sorted((site / "_images").glob("*.svg"))
+    assert len(pngs) + len(svgs) >= 40, f"only {len(pngs)} PNG and {len(svgs)} SVG figures on the site"
     transparent = []
     for png in pngs:
         with Image.open(png) as image:
@@ -443,7 +444,7 @@ def test_figures_stay_legible_in_dark_mode(site):
             if min(rgba.getpixel(xy)[3] for xy in [(0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1)]) < 255:
                 transparent.append(png.name)
     # SVG figures (rnn2bert.plotting): matplotlib's first patch is the figure's background
-    for svg in sorted((site / "_images").glob("*.svg")):
+    for svg in svgs:
         text = svg.read_text(encoding="utf-8")
         background = text.split('<g id="patch_1">', 1)[-1][:600]
         if "fill: #ffffff" not in background and 'fill="#ffffff"' not in background:
@@ -663,7 +664,7 @@ def test_search_lists_the_right_chapter_first(browser, site_url, query, lang, st
 
 # --------------------------------------------------------------------------- figures, diagrams, code width
 
-FIGURES_JS = """() => [...document.querySelectorAll('article img')].map(img => {
+FIGURES_JS = r"""() => [...document.querySelectorAll('article img')].map(img => {
   const style = getComputedStyle(img);
   return {src: img.getAttribute('src'), alt: img.alt, shown: img.getBoundingClientRect().width,
           natural: img.naturalWidth, attrWidth: img.getAttribute('width'),
@@ -750,7 +751,7 @@ def test_diagrams_are_on_their_pages_and_legible(browser, site_url, mode):
     assert not problems, "\n".join(problems)
 
 
-CODE_OVERFLOW_JS = """() => [...document.querySelectorAll('article pre')]
+CODE_OVERFLOW_JS = r"""() => [...document.querySelectorAll('article pre')]
   .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
   .map(pre => (pre.closest('.cell_output') ? 'output: ' : 'code: ') +
               pre.innerText.split('\n').reduce((a, b) => (b.length > a.length ? b : a), '').slice(0, 90))"""
@@ -763,7 +764,7 @@ def test_code_blocks_are_wide_enough_for_80_characters(browser, site_url):
     notebooks' line limit promises)."""
     page, log = open_page(browser, urljoin(site_url, f"chapters/en/{SAMPLE}.html"))
     try:
-        fits = page.evaluate("""() => {
+        fits = page.evaluate(r"""() => {
           const pre = document.querySelector('article .cell_input pre');
           const probe = document.createElement('span');
           probe.textContent = 'x'.repeat(80);

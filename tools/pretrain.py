@@ -71,6 +71,12 @@ MICRO_BATCHES = 2  # ... in this many equal micro-batches: accumulated, or one p
 STEPS = 3500
 LR = 1e-3
 WARMUP = 0.05
+# Stage 2, as BERT's second phase (Devlin et al. 2019, A.2: 90 % of the steps at 128 tokens, then
+# 10 % at 512): the model of stage 1 goes on at MAX_LEN with a fresh optimizer, a new warm-up to a
+# lower peak and a linear decay. Stage 1 saw pairs of MAX_LEN in only 10 % of its steps, so the
+# later positions were little trained; and its accuracy was still rising when its schedule ended.
+CONTINUE_STEPS = 6000
+CONTINUE_LR = 5e-4
 EVAL_PAIRS = 2000
 EVAL_EVERY = 250
 MODEL = dict(
@@ -278,7 +284,26 @@ def masked_test_batches(test: dict, mask, size: int = 64) -> list[dict[str, torc
     ]
 
 
-def train_language(lang: str, out: Path, state: Path, steps: int, lr: float) -> None:
+def join_stages(first: dict, second: dict, *, offset: int) -> dict:
+    """One history for the two stages: the per-step lists end to end, the evaluations of the
+    second stage at their global step, the wall times added."""
+    joined = {k: first[k] + second[k] for k in first if isinstance(first[k], list) and k != "eval"}
+    joined["eval"] = first.get("eval", []) + [
+        {**e, "step": e["step"] + offset} for e in second.get("eval", [])
+    ]
+    joined["stage_steps"] = [len(first["loss"]), len(second["loss"])]
+    joined["stage_seconds"] = [first["seconds"], second["seconds"]]
+    joined.update(
+        seconds=first["seconds"] + second["seconds"],
+        precision=second["precision"],
+        world_size=second["world_size"],
+    )
+    return joined
+
+
+def train_language(
+    lang: str, out: Path, state: Path, steps: int, lr: float, continue_steps: int = 0
+) -> None:
     t0 = time.perf_counter()
     rank, world_size = world()
     seed_everything(SEED)
@@ -360,6 +385,27 @@ def train_language(lang: str, out: Path, state: Path, steps: int, lr: float) -> 
         evaluate_every=EVAL_EVERY,
         evaluator=lambda m: evaluate(m, probe, mask_token_id=tokenizer.mask_token_id),
     )
+    if continue_steps:
+        long_batches = pretraining_batches(
+            train,
+            functools.partial(mask, generator=torch.Generator().manual_seed(SEED + 2)),
+            batch_size=BATCH,
+            generator=torch.Generator().manual_seed(SEED + 2),
+        )
+        second = pretrain(
+            model,
+            long_batches,
+            steps=continue_steps,
+            lr=CONTINUE_LR,
+            warmup=WARMUP,
+            desc=f"[{lang}] stage 2 · 第二阶段",
+            accumulate=MICRO_BATCHES // world_size,
+            checkpoint=state / lang / "state2.pt",
+            checkpoint_every=EVAL_EVERY,
+            evaluate_every=EVAL_EVERY,
+            evaluator=lambda m: evaluate(m, probe, mask_token_id=tokenizer.mask_token_id),
+        )
+        history = join_stages(history, second, offset=steps)
     if rank == 0:
         finish(
             lang,
@@ -372,7 +418,7 @@ def train_language(lang: str, out: Path, state: Path, steps: int, lr: float) -> 
             test_sources,
             test_batches,
             special,
-            steps=steps,
+            steps=steps + continue_steps,
             lr=lr,
             tokens=tokens,
             t0=t0,
@@ -448,6 +494,8 @@ def finish(
         "final_loss": sum(history["mlm_loss"][-100:]) / len(history["mlm_loss"][-100:]),
         "fill_mask_top5": sum(e[3] for e in examples) / len(examples),
         "train_tokens_seen": sum(history["tokens"]),
+        "stage_steps": history.get("stage_steps", [steps]),
+        "stage_minutes": [x / 60 for x in history.get("stage_seconds", [history["seconds"]])],
     }
     (folder / "README.md").write_text(model_card(lang, results, examples), encoding="utf-8")
     log = {
@@ -484,6 +532,17 @@ DATA = {
         "labels dropped, in full-width forms, 20 reviews a document (never the validation or test reviews)."
     ),
 }
+
+
+def stage_two(r: dict) -> str:
+    """The card's sentence on stage 2, if there was one."""
+    if len(r["stage_steps"]) < 2:
+        return ""
+    return (
+        f"\n- Stage 2, {r['stage_steps'][1]:,} more steps ({r['stage_minutes'][1]:.0f} min), as BERT's "
+        f"second phase at its full length: all pairs of at most {MAX_LEN} tokens, {BATCH} a batch; a fresh "
+        f"AdamW, warm-up over {WARMUP:.0%} to lr {CONTINUE_LR:g}, then linear decay to 0."
+    )
 
 
 def model_card(lang: str, r: dict, examples: list) -> str:
@@ -526,21 +585,16 @@ Training split only; the numbers below are on the held-out test split. Vocabular
 
 - Model: BERT, {config}; {r["parameters"]:,} parameters (with the pretraining heads).
 - Inputs: `[CLS] A [SEP] B [SEP]`; A and B are chunks of neighbouring segments (up to 5/8 of the length
-  each), truncated longest-first; B is the next chunk (50 %) or a chunk of another document (50 %). The first
-  {SHORT_SHARE:.0%} of the steps use pairs of at most {SHORT_LEN} tokens, {
-        2 * BATCH
-    } a batch; the rest pairs of at most
-  {MAX_LEN} tokens, {
-        BATCH
-    } a batch (the same tokens a step), as BERT trained 90 % of its steps at a quarter of its
-  length (Devlin et al. 2019, appendix A.2).
+  each), truncated longest-first; B is the next chunk (50 %) or a chunk of another document (50 %).
 - Masked LM: 15 % of the non-special tokens chosen, of those 80 % `[MASK]`, 10 % a random token, 10 %
   unchanged; dynamic masking (a new mask for every batch). Loss = MLM + NSP.
-- {r["steps"]:,} steps, each batch in {
-        MICRO_BATCHES
-    } micro-batches (accumulated on one process, one per rank
-  under `torchrun`); AdamW (lr {r["lr"]:g}, weight decay 0.01, none on biases and LayerNorm),
-  linear warm-up over {WARMUP:.0%} of the steps then linear decay to 0; gradient norm clipped to 1.
+- Stage 1, {r["stage_steps"][0]:,} steps ({r["stage_minutes"][0]:.0f} min): the first {SHORT_SHARE:.0%} use pairs of at most
+  {SHORT_LEN} tokens, {2 * BATCH} a batch, the rest pairs of at most {MAX_LEN} tokens, {BATCH} a batch (the same
+  tokens a step), as BERT trained 90 % of its steps at a quarter of its length (Devlin et al. 2019,
+  appendix A.2). AdamW (peak lr {r["lr"]:g}, weight decay 0.01, none on biases and LayerNorm),
+  linear warm-up over {WARMUP:.0%} of the steps then linear decay to 0.{stage_two(r)}
+- Every batch in {MICRO_BATCHES} micro-batches (accumulated on one process, one per rank under
+  `torchrun`); gradient norm clipped to 1.
 - No dropout while pretraining; `config.json` carries BERT's {
         FINE_TUNING_DROPOUT
     } for fine-tuning. Position
@@ -602,7 +656,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lang", choices=["en", "zh", "both"], default="both")
     parser.add_argument("--steps", type=int, default=STEPS)
-    parser.add_argument("--lr", type=float, default=LR, help="peak learning rate")
+    parser.add_argument("--lr", type=float, default=LR, help="peak learning rate of stage 1")
+    parser.add_argument(
+        "--continue-steps",
+        type=int,
+        default=CONTINUE_STEPS,
+        help="steps of stage 2 (all pairs of MAX_LEN); 0 = stage 1 only",
+    )
     parser.add_argument("--out", type=Path, default=Path("checkpoints"))
     parser.add_argument(
         "--state",
@@ -618,7 +678,7 @@ def main() -> None:
         f"ranks 进程数 {world()[1]}, precision 精度 {best_precision()}, threads 线程 {args.threads}"
     )
     for lang in ("en", "zh") if args.lang == "both" else (args.lang,):
-        train_language(lang, args.out, args.state, args.steps, args.lr)
+        train_language(lang, args.out, args.state, args.steps, args.lr, args.continue_steps)
     if dist.is_initialized():
         dist.destroy_process_group()
 

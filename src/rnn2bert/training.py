@@ -287,6 +287,7 @@ def train(
         )
         for _ in range(start_step):  # the same stream: skip the batches already seen
             next(batches)
+    before = history.pop("seconds", 0.0)  # wall time of the runs before this resumption
     params = [p for g in optimizer.param_groups for p in g["params"]]
     model.train()
     start, seen = time.perf_counter(), 0
@@ -352,8 +353,10 @@ def train(
                 optimizer=optimizer,
                 scheduler=scheduler,
                 step=done,
-                history=history,
+                history=history | {"seconds": before + time.perf_counter() - start},
             )
     model.eval()
-    history.update(seconds=time.perf_counter() - start, precision=precision, world_size=world_size)
+    history.update(
+        seconds=before + time.perf_counter() - start, precision=precision, world_size=world_size
+    )
     return history
