@@ -1,6 +1,6 @@
 """Pretrain the book's tiny English and Chinese BERTs · 预训练本书的英文、中文小 BERT。
 
-    make pretrain             # both languages side by side, one process per core (~1 h on 2 cores)
+    make pretrain             # both languages side by side, one process per core (~2 h on 2 cores)
     torchrun --standalone --nproc_per_node=2 tools/pretrain.py --lang en   # one language, 2 ranks
     python tools/pretrain.py --lang zh --steps 200 --out /tmp/ck    # a short run, no torchrun
 
@@ -22,7 +22,8 @@ text chunks for next sentence prediction, at most 128 tokens; dynamic 80/10/10 m
 the tokens; AdamW with linear warm-up and decay; no dropout while pretraining (the data are seen
 several times, but the model is far from fitting them: dropout only slows it, as Geiping &
 Goldstein 2022 found for short budgets; ``config.json`` keeps BERT's 0.1 for fine-tuning);
-learned position embeddings *initialised* with chapter 06's sinusoids.
+learned position embeddings *initialised* with chapter 06's sinusoids. Two stages, as BERT's two
+phases: stage 1 mostly at SHORT_LEN, stage 2 all at MAX_LEN with a new warm-up (``CONTINUE_*``).
 """
 
 from __future__ import annotations
@@ -534,6 +535,18 @@ DATA = {
 }
 
 
+def stage_one(r: dict) -> str:
+    """The card's sentence on stage 1."""
+    return (
+        f"- Stage 1, {r['stage_steps'][0]:,} steps ({r['stage_minutes'][0]:.0f} min): the first "
+        f"{SHORT_SHARE:.0%} use pairs of at most {SHORT_LEN} tokens, {2 * BATCH} a batch, the rest pairs "
+        f"of at most {MAX_LEN} tokens, {BATCH} a batch (the same tokens a step), as BERT trained 90 % "
+        "of its steps at a quarter of its length (Devlin et al. 2019, appendix A.2). AdamW (peak lr "
+        f"{r['lr']:g}, weight decay 0.01, none on biases and LayerNorm), linear warm-up over "
+        f"{WARMUP:.0%} of the steps then linear decay to 0."
+    )
+
+
 def stage_two(r: dict) -> str:
     """The card's sentence on stage 2, if there was one."""
     if len(r["stage_steps"]) < 2:
@@ -588,11 +601,7 @@ Training split only; the numbers below are on the held-out test split. Vocabular
   each), truncated longest-first; B is the next chunk (50 %) or a chunk of another document (50 %).
 - Masked LM: 15 % of the non-special tokens chosen, of those 80 % `[MASK]`, 10 % a random token, 10 %
   unchanged; dynamic masking (a new mask for every batch). Loss = MLM + NSP.
-- Stage 1, {r["stage_steps"][0]:,} steps ({r["stage_minutes"][0]:.0f} min): the first {SHORT_SHARE:.0%} use pairs of at most
-  {SHORT_LEN} tokens, {2 * BATCH} a batch, the rest pairs of at most {MAX_LEN} tokens, {BATCH} a batch (the same
-  tokens a step), as BERT trained 90 % of its steps at a quarter of its length (Devlin et al. 2019,
-  appendix A.2). AdamW (peak lr {r["lr"]:g}, weight decay 0.01, none on biases and LayerNorm),
-  linear warm-up over {WARMUP:.0%} of the steps then linear decay to 0.{stage_two(r)}
+{stage_one(r)}{stage_two(r)}
 - Every batch in {MICRO_BATCHES} micro-batches (accumulated on one process, one per rank under
   `torchrun`); gradient norm clipped to 1.
 - No dropout while pretraining; `config.json` carries BERT's {
