@@ -211,3 +211,117 @@ def test_fill_mask(tokenizer):
         assert [token for token, _ in top] == tokenizer.convert_ids_to_tokens(want.indices.tolist())
         assert [p for _, p in top] == pytest.approx(want.values.tolist(), abs=1e-4)
     assert tops[0] != tops[1]  # each position has its own distribution
+
+
+# ----------------------------------------------------------------------------- devices
+def made_on_the_input_device(compute):
+    """``compute()`` (CPU inputs) run again while the default device is ``meta``: a tensor made
+    without ``device=`` lands on ``meta``, and mixing it with the CPU inputs fails, or leaves a
+    result on ``meta``. Returns both runs' tensors, flattened, for comparison."""
+
+    def tensors(result):
+        if isinstance(result, torch.Tensor):
+            return [result]
+        return [t for part in result for t in tensors(part)]
+
+    want = tensors(compute())
+    with torch.device("meta"):
+        got = tensors(compute())
+    assert [t.device.type for t in got] == ["cpu"] * len(want)
+    return got, want
+
+
+def test_masking_and_the_heads_make_their_tensors_on_the_input_device(tokenizer):
+    """What runs on a batch (masking, the rows the heads read, the loss, the count baselines,
+    fill-mask) makes every tensor on the batch's (or the model's) device, so the same code runs
+    on a GPU. Checked without one: the default device is moved away and the results must stay
+    on the inputs' device with the same values."""
+    from rnn2bert.baselines import bigram_counts, neighbours
+    from rnn2bert.pretraining import rows_for_heads
+
+    ids = padded_batch(8, 16)
+    words = torch.arange(16).expand(8, 16) // 2  # two tokens a word
+    torch.manual_seed(0)
+    model, filler = (BertForPreTraining(BertConfig(vocab_size=n, hidden_size=16, num_hidden_layers=1,
+                                                   num_attention_heads=2, intermediate_size=32,
+                                                   max_position_embeddings=16)).eval()
+                     for n in (V, len(tokenizer)))
+    batch = {"input_ids": ids, "token_type_ids": torch.zeros_like(ids),
+             "attention_mask": (ids != PAD).long(), "next_sentence_label": torch.tensor([0, 1] * 4)}
+    seeded = lambda: torch.Generator().manual_seed(3)
+    batch["input_ids"], batch["labels"] = masked(ids, generator=seeded())
+    chosen = batch["labels"] != IGNORE
+    chosen[:, 0] = False  # the heads' fast path: no label on [CLS]
+    batch["labels"][:, 0] = IGNORE
+    runs = {
+        "mask_tokens": lambda: masked(ids, generator=seeded()),
+        "mask_tokens, unseeded": lambda: masked(ids)[1] == IGNORE,  # which: random; the device
+        "whole_word_mask": lambda: whole_word_mask(ids, words, vocab_size=V, mask_token_id=MASK,
+                                                   special_token_ids=SPECIAL, generator=seeded()),
+        "rows_for_heads": lambda: rows_for_heads(chosen),
+        "pretraining_loss": lambda: pretraining_loss(model, batch),
+        "neighbours": lambda: neighbours(batch["input_ids"], chosen, SPECIAL),
+        "bigram_counts": lambda: bigram_counts(ids, V, SPECIAL),
+    }
+    for name, compute in runs.items():
+        got, want = made_on_the_input_device(compute)
+        if name != "mask_tokens, unseeded":
+            for g, w in zip(got, want, strict=True):
+                torch.testing.assert_close(g, w, msg=name)
+    want = fill_mask(filler, tokenizer, "the [MASK]")  # a model on the CPU reads a CPU input
+    with torch.device("meta"):
+        assert fill_mask(filler, tokenizer, "the [MASK]") == want
+
+
+def test_neighbours_of_the_chosen_positions():
+    """The count baselines read the visible neighbours: -1 outside the sequence or at a token
+    in ``unknown_ids``."""
+    from rnn2bert.baselines import neighbours
+
+    inputs = torch.tensor([[CLS, 5, MASK, 6, SEP], [CLS, 7, 8, SEP, PAD]])
+    chosen = torch.tensor([[False, True, True, False, False], [True, False, True, False, False]])
+    left, right = neighbours(inputs, chosen, SPECIAL)
+    assert left.tolist() == [-1, 5, -1, 7]
+    assert right.tolist() == [-1, 6, 7, -1]
+
+
+def first_steps(device: str) -> list[float]:
+    """Two pretraining steps and two fine-tuning steps of the same small models (no dropout, fp32,
+    a small learning rate: AdamW's first steps amplify rounding in near-zero gradients)
+    on ``device``, fed CPU batches (``training.train`` moves them): the losses of each step, the
+    eval scores, and the seeded masks of a batch that lives on ``device``."""
+    from rnn2bert.finetuning import SequenceClassifier, batches, fine_tune, predict
+
+    config = BertConfig(vocab_size=60, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=32, hidden_dropout_prob=0.0,
+                        attention_probs_dropout_prob=0.0)
+    torch.manual_seed(0)
+    model = BertForPreTraining(config).to(device)
+    mask = functools.partial(mask_tokens, vocab_size=60, mask_token_id=MASK, special_token_ids=SPECIAL,
+                             generator=torch.Generator().manual_seed(0))
+    stream = pretraining_batches(tiny_examples(n=64), mask, batch_size=32,
+                                 generator=torch.Generator().manual_seed(0))
+    history = pretrain(model, stream, steps=2, lr=1e-4, precision="fp32", progress=False)
+    test = tiny_examples(n=32, seed=1)
+    test["input_ids"], test["labels"] = mask(test["input_ids"])
+    scores = evaluate(model, [{k: t.to(device) for k, t in test.items()}])
+    on_device = masked(padded_batch(8, 16).to(device), generator=torch.Generator().manual_seed(7))
+    assert all(t.device.type == device for t in on_device)
+
+    torch.manual_seed(0)
+    classifier = SequenceClassifier(model.bert, 2, dropout=0.0)
+    examples = {k: test[k] for k in ("input_ids", "token_type_ids", "attention_mask")}
+    examples["labels"] = test["next_sentence_label"]
+    tuned = fine_tune(classifier, batches(examples, 16, torch.Generator().manual_seed(0)), steps=2,
+                      lr=1e-4, precision="fp32", progress=False)
+    logits = torch.cat([o.logits.cpu() for o in predict(classifier, {k: t.to(device) for k, t in
+                                                                     examples.items()})])
+    return [*history["loss"], scores["mlm_loss"], *tuned["loss"], *logits.flatten().tolist(),
+            *torch.cat([t.cpu().flatten() for t in on_device]).tolist()]
+
+
+@pytest.mark.cuda
+def test_a_pretraining_and_a_fine_tuning_step_on_cuda():
+    """The same steps on the GPU as on the CPU: masking, the pretraining loss at the labelled
+    rows, evaluation, fine-tuning and prediction run there and give the CPU's numbers."""
+    assert first_steps("cuda") == pytest.approx(first_steps("cpu"), abs=1e-3)

@@ -47,7 +47,6 @@ def bigram_counts(
 ) -> torch.Tensor:
     """``C`` (V, V) float: ``C[a, b]`` = how often token b directly follows token a in the
     training sequences (rows of ids; pairs with a special token, e.g. padding, are skipped)."""
-    special = torch.tensor(sorted(special_token_ids))
     rows = (
         sequences
         if isinstance(sequences, torch.Tensor)
@@ -55,6 +54,7 @@ def bigram_counts(
     )
     a = torch.cat([row[:-1] for row in rows])
     b = torch.cat([row[1:] for row in rows])
+    special = torch.tensor(sorted(special_token_ids), device=a.device)
     keep = ~torch.isin(a, special) & ~torch.isin(b, special)
     counts = torch.bincount(a[keep] * vocab_size + b[keep], minlength=vocab_size * vocab_size)
     return counts.view(vocab_size, vocab_size).float()
@@ -88,8 +88,9 @@ def neighbours(
     """The visible left and right neighbours of the chosen positions: ``(left (N,), right (N,))``,
     -1 where the neighbour is outside the sequence or one of ``unknown_ids`` ([MASK], specials)."""
     B, L = inputs.shape
-    padded = torch.full((B, L + 2), -1, dtype=inputs.dtype)
-    padded[:, 1:-1] = torch.where(torch.isin(inputs, torch.tensor(sorted(unknown_ids))), -1, inputs)
+    padded = torch.full((B, L + 2), -1, dtype=inputs.dtype, device=inputs.device)
+    unknown = torch.tensor(sorted(unknown_ids), device=inputs.device)
+    padded[:, 1:-1] = torch.where(torch.isin(inputs, unknown), -1, inputs)
     b, i = chosen.nonzero(as_tuple=True)
     return padded[b, i], padded[b, i + 2]
 

@@ -30,6 +30,13 @@ from .training import IGNORE, TrainConfig, linear_schedule, make_optimizer, trai
 # -- masked language model ---------------------------------------------------------------
 
 
+def _draw_on(like: torch.Tensor, generator: torch.Generator | None) -> torch.device:
+    """Where random numbers for ``like`` are drawn: on a seeded ``generator``'s own device (they
+    then move to ``like``'s, so a seed gives the same mask wherever the batch lives), else on
+    ``like``'s device."""
+    return like.device if generator is None else generator.device
+
+
 def choose_positions(
     input_ids: torch.Tensor,
     special_token_ids: Sequence[int],
@@ -42,9 +49,12 @@ def choose_positions(
     ``input_ids`` (B, L) -> ``chosen`` (B, L) bool. Special tokens ([CLS], [SEP], [PAD], …)
     are never chosen, so about ``mask_prob`` of the *real* tokens are.
     """
-    special = torch.isin(input_ids, torch.as_tensor(list(special_token_ids), dtype=input_ids.dtype))
-    u = torch.rand(input_ids.shape, generator=generator)
-    return (u < mask_prob) & ~special
+    specials = torch.as_tensor(
+        list(special_token_ids), dtype=input_ids.dtype, device=input_ids.device
+    )
+    special = torch.isin(input_ids, specials)
+    u = torch.rand(input_ids.shape, generator=generator, device=_draw_on(input_ids, generator))
+    return (u.to(input_ids.device) < mask_prob) & ~special
 
 
 def replace_chosen(
@@ -64,13 +74,15 @@ def replace_chosen(
     The random token is drawn uniformly from the vocabulary *without* the special tokens,
     so that it is always a real word piece, never [PAD] or [CLS].
     """
-    u = torch.rand(input_ids.shape, generator=generator)
+    on = _draw_on(input_ids, generator)
+    u = torch.rand(input_ids.shape, generator=generator, device=on).to(input_ids.device)
     to_mask = chosen & (u < mask_frac)
     to_random = chosen & (u >= mask_frac) & (u < mask_frac + random_frac)
-    ordinary = torch.ones(vocab_size, dtype=torch.bool)
+    ordinary = torch.ones(vocab_size, dtype=torch.bool, device=input_ids.device)
     ordinary[list(special_token_ids)] = False
     candidates = ordinary.nonzero().squeeze(1)  # (V - #special,)
-    random_ids = candidates[torch.randint(len(candidates), input_ids.shape, generator=generator)]
+    picks = torch.randint(len(candidates), input_ids.shape, generator=generator, device=on)
+    random_ids = candidates[picks.to(input_ids.device)]
     inputs = torch.where(to_mask, mask_token_id, input_ids)
     inputs = torch.where(to_random, random_ids.to(input_ids.dtype), inputs)
     labels = torch.where(chosen, input_ids, IGNORE)
@@ -147,9 +159,10 @@ def whole_word_mask(
     """
     is_word = word_ids >= 0
     num_words = int(word_ids.max()) + 1 if is_word.any() else 1
-    chosen_word = (
-        torch.rand(word_ids.size(0), num_words, generator=generator) < mask_prob
-    )  # (B, words)
+    u = torch.rand(
+        word_ids.size(0), num_words, generator=generator, device=_draw_on(word_ids, generator)
+    )
+    chosen_word = u.to(word_ids.device) < mask_prob  # (B, words)
     chosen = chosen_word.gather(1, word_ids.clamp(min=0)) & is_word
     return replace_chosen(
         input_ids,
@@ -336,7 +349,7 @@ def rows_for_heads(chosen: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     rows = torch.argsort((~needed).to(torch.int8), dim=1, stable=True)[
         :, :width
     ]  # needed ones first, in order
-    return rows, torch.arange(width) < counts
+    return rows, torch.arange(width, device=chosen.device) < counts
 
 
 def heads_at_labels(model, batch: dict[str, torch.Tensor]):
@@ -526,7 +539,8 @@ def unigram_baseline(counts: torch.Tensor, labels: torch.Tensor) -> dict[str, fl
 @torch.no_grad()
 def fill_mask(model, tokenizer, text: str, *, top_k: int = 5) -> list[list[tuple[str, float]]]:
     """The ``top_k`` tokens (with probabilities) for each ``[MASK]`` in ``text``."""
-    input_ids = torch.tensor([tokenizer.encode(text)["input_ids"]])  # (1, L)
+    device = next(model.parameters()).device
+    input_ids = torch.tensor([tokenizer.encode(text)["input_ids"]], device=device)  # (1, L)
     model.eval()
     out = model(input_ids)
     where = (input_ids[0] == tokenizer.mask_token_id).nonzero().squeeze(1)
