@@ -1,27 +1,33 @@
 """Every chapter's solution notebook as an otter-grader assignment (``make otter``).
 
-    python tools/otter_export.py                          # sources -> _build/otter/<lang>/<chapter>/
-    python tools/otter_export.py --assign                 # ... and run `otter assign` on each
+    python tools/otter_export.py                     # sources -> _build/otter/<lang>/<chapter>/
+    python tools/otter_export.py --assign            # ... and run `otter assign` on each
     python tools/otter_export.py solutions/en/02-self-attention.ipynb --assign --out /tmp/otter
 
-Each solution notebook becomes an otter-assign source notebook (``<lang>/<chapter>/<chapter>.ipynb``):
+Each solution notebook becomes an otter-assign source notebook
+(``<lang>/<chapter>/<chapter>.ipynb``):
 
 * one question per exercise (``ch02.scores`` -> ``ch02_scores``), with the exercise's points
-  (``rnn2bert.grading.points``: 2 for code, 1 for a prediction), its text, and its code cell
-  with otter's ``# BEGIN SOLUTION`` / ``# END SOLUTION`` markers (the book's
-  ``### BEGIN SOLUTION`` blocks) and without the ``check(...)`` line: otter's
-  ``grader.check("ch02_scores")`` takes its place;
+  (``rnn2bert.grading.points``: 2 for code, 1 for a prediction), its text, and its code cell in
+  a solution block, without the ``check(...)`` line (otter's ``grader.check("ch02_scores")``
+  takes its place); the book's ``### BEGIN SOLUTION`` lines become the book's stub
+  (``raise NotImplementedError``) in the students' notebook;
 * a public test: the practice check, ``run_check(id, answer)``, and a hidden test:
   ``run_check(id, answer, hidden=True)``, the variants no notebook shows; a failing test shows
   the check's message in English and Chinese;
 * every Markdown answer (``<!-- BEGIN SOLUTION -->`` blocks: the "why" of a prediction) a
-  manually graded question of 1 point (``manual: true``), which otter exports for Gradescope.
+  manually graded question of 1 point (``manual: true``), which otter exports for Gradescope;
+  the students' notebook has an empty answer cell in its place.
+
+The students' notebook holds no solution: otter removes what sits in a solution block, and the
+exporter stops where a solution would sit outside one.
 
 ``--assign`` runs ``otter assign`` on each source into ``<chapter>/dist``: ``dist/student`` (the
 notebook to hand out, with the public tests), ``dist/autograder`` (the solution,
 ``autograder.zip`` with the hidden tests, for Gradescope or ``otter run``). The students'
 environment needs the course library (``pip install -e .`` of the bundle): the tests import it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,11 +42,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from rnn2bert.exercises import REGISTRY  # noqa: E402
-from rnn2bert.exercises.generate import BEGIN, END, MD_BLOCK  # noqa: E402
+from rnn2bert.exercises.generate import BEGIN, END, MD_BLOCK, STUB  # noqa: E402
 from rnn2bert.grading import points  # noqa: E402
 
 CHECK = re.compile(r"""^check\(\s*["'](ch\d\d\.\w+)["']\s*,\s*([A-Za-z_]\w*)\s*\)\s*$""", re.M)
-MD_ANSWER = "<!-- BEGIN SOLUTION -->"
+MD_ANSWER, MD_END = "<!-- BEGIN SOLUTION -->", "<!-- END SOLUTION -->"
 MANUAL_POINTS = 1
 
 CONFIG = """\
@@ -65,6 +71,15 @@ assert _result.passed, _result.message
 """
 HIDDEN = '""" # BEGIN TEST CONFIG\nhidden: true\n""" # END TEST CONFIG\n'
 
+OTTER_NOTE = {
+    "en": "**otter-grader version.** Instead of `check(...)`, run the `grader.check(...)` cell "
+    "after each exercise: it runs the same practice check. Your course's grading also tries "
+    "other inputs, shapes and seeds than the notebook shows.",
+    "zh": "**otter-grader 版本。** 这里没有 `check(...)`：每道练习后运行 "
+    "`grader.check(...)` 单元格，它做同样的练习检查。"
+    "课程评分时还会用笔记本中没有出现的其他输入、形状和随机种子来测试。",
+}
+
 MANUAL_PROMPT = {
     "en": "**Explain your answer** (a few sentences; graded by hand, {points} point).",
     "zh": "**解释你的答案**(几句话即可；人工评分，{points} 分)。",
@@ -80,9 +95,29 @@ def raw(text: str) -> nbformat.NotebookNode:
 
 
 def otter_code(source: str) -> str:
-    """The book's solution markers as otter's, without the practice ``check(...)`` line."""
-    source = CHECK.sub("", source).rstrip() + "\n"
-    return source.replace(BEGIN, "# BEGIN SOLUTION").replace(END, "# END SOLUTION")
+    """The book's solution markers as otter's, without the practice ``check(...)`` line.
+
+    Each ``### BEGIN SOLUTION`` block becomes otter's ``# BEGIN SOLUTION NO PROMPT`` block preceded
+    by a prompt (a string between ``# BEGIN PROMPT`` and ``# END PROMPT``) holding the book's stub,
+    so the students' notebook has ``raise NotImplementedError`` where the solution was, as in the
+    book's exercise notebooks (otter's default, ``...``, would return ``None`` silently); in the
+    solution notebook the prompt is an unused string.
+    """
+    out = []
+    for line in (CHECK.sub("", source).rstrip() + "\n").splitlines():
+        indent = line[: len(line) - len(line.lstrip())]
+        if line.strip() == BEGIN:
+            out += [
+                f'{indent}""" # BEGIN PROMPT',
+                indent + STUB,
+                f'{indent}""" # END PROMPT',
+                f"{indent}# BEGIN SOLUTION NO PROMPT",
+            ]
+        elif line.strip() == END:
+            out.append(f"{indent}# END SOLUTION")
+        else:
+            out.append(line)
+    return "\n".join(out) + "\n"
 
 
 def exercise_cells(nb) -> dict[int, tuple[int, str, str]]:
@@ -95,16 +130,58 @@ def exercise_cells(nb) -> dict[int, tuple[int, str, str]]:
         if not match:
             continue
         exercise_id, name = match.groups()
-        heading = next((j for j in range(i - 1, start - 1, -1) if nb.cells[j].cell_type == "markdown"
-                        and f"`{exercise_id}`" in nb.cells[j].source), i)
+        heading = next(
+            (
+                j
+                for j in range(i - 1, start - 1, -1)
+                if nb.cells[j].cell_type == "markdown" and f"`{exercise_id}`" in nb.cells[j].source
+            ),
+            i,
+        )
         found[i] = (heading, exercise_id, name)
         start = i + 1
     return found
 
 
+def split_answers(nb) -> None:
+    """Give every Markdown answer after the first exercise a cell of its own.
+
+    A solution notebook may end an answer and begin the next exercise in one cell (chapter 12:
+    ``<!-- END SOLUTION -->`` then ``## Exercise 4``); otter needs the manual question of the
+    answer to end before the next exercise's question begins, so the text before and after each
+    answer block becomes a cell of its own. The note at the top (answers before the first
+    ``check(...)`` cell) stays as it is: ``source_notebook`` removes it.
+    """
+    first = next(
+        (i for i, c in enumerate(nb.cells) if c.cell_type == "code" and CHECK.search(c.source)),
+        len(nb.cells),
+    )
+    cells = nb.cells[:first]
+    for cell in nb.cells[first:]:
+        if cell.cell_type != "markdown" or MD_ANSWER not in cell.source:
+            cells.append(cell)
+            continue
+        pieces, at = [], 0
+        for block in MD_BLOCK.finditer(cell.source):
+            pieces += [cell.source[at : block.start()], block.group()]
+            at = block.end()
+        pieces.append(cell.source[at:])
+        for piece in filter(None, (p.strip("\n") for p in pieces)):
+            cells.append(nbformat.v4.new_markdown_cell(piece, metadata=dict(cell.metadata)))
+    nb.cells = cells
+
+
 def source_notebook(path: Path) -> nbformat.NotebookNode:
-    """The otter-assign source for one solution notebook."""
+    """The otter-assign source for one solution notebook.
+
+    A graded question: ``BEGIN QUESTION``, the exercise's text (and any cell up to its code),
+    ``BEGIN SOLUTION``, the code cell, ``END SOLUTION``, the public and hidden tests, ``END
+    QUESTION``. A manual question: ``BEGIN QUESTION`` (``manual: true``), the prompt, the answer in
+    a ``BEGIN SOLUTION`` block, ``END QUESTION``. Only what sits in a solution block is removed
+    from the students' notebook, so every solution of the book sits in one.
+    """
     nb = nbformat.read(path, as_version=4)
+    split_answers(nb)
     lang = path.parent.name
     questions = exercise_cells(nb)
     starts = {start: i for i, (start, _, _) in questions.items()}
@@ -117,33 +194,61 @@ def source_notebook(path: Path) -> nbformat.NotebookNode:
         if i in starts:
             inside = starts[i]
             exercise_id = questions[inside][1]
-            cells.append(raw(f"# BEGIN QUESTION\nname: {question_name(exercise_id)}\npoints: {points(exercise_id)}"))
+            cells.append(
+                raw(
+                    f"# BEGIN QUESTION\nname: {question_name(exercise_id)}\n"
+                    f"points: {points(exercise_id)}"
+                )
+            )
         if cell.cell_type == "markdown" and MD_ANSWER in cell.source:
-            if i == 0 or last_id is None:  # the note that this is the solution notebook
+            if last_id is None:  # the note at the top that this is the solution notebook
                 cell.source = MD_BLOCK.sub("\n", cell.source).strip()
                 cells.append(cell)
                 continue
-            cells += [raw(f"# BEGIN QUESTION\nname: {question_name(last_id)}_why\nmanual: true\n"
-                          f"points: {MANUAL_POINTS}"),
-                      nbformat.v4.new_markdown_cell(MANUAL_PROMPT[lang].format(points=MANUAL_POINTS)),
-                      cell, raw("# END QUESTION")]
+            if inside is not None:
+                raise SystemExit(
+                    f"{path}: cell {i}: an answer inside exercise {questions[inside][1]}"
+                )
+            cell.source = cell.source.replace(MD_ANSWER, "").replace(MD_END, "").strip("\n")
+            cells += [
+                raw(
+                    f"# BEGIN QUESTION\nname: {question_name(last_id)}_why\nmanual: true\n"
+                    f"points: {MANUAL_POINTS}"
+                ),
+                nbformat.v4.new_markdown_cell(MANUAL_PROMPT[lang].format(points=MANUAL_POINTS)),
+                raw("# BEGIN SOLUTION"),
+                cell,
+                raw("# END SOLUTION"),
+                raw("# END QUESTION"),
+            ]
             continue
-        if cell.cell_type == "code":
-            cell.source = otter_code(cell.source)
-        cells.append(cell)
+        if cell.cell_type == "code" and BEGIN in cell.source and i != inside:
+            raise SystemExit(f"{path}: cell {i}: a solution outside an exercise's code cell")
         if i == inside:
             _, exercise_id, name = questions[i]
-            cells += [raw("# BEGIN TESTS"),
-                      nbformat.v4.new_code_cell(TEST.format(config="", id=exercise_id, name=name, hidden="")),
-                      nbformat.v4.new_code_cell(TEST.format(config=HIDDEN, id=exercise_id, name=name,
-                                                            hidden=", hidden=True")),
-                      raw("# END TESTS"), raw("# END QUESTION")]
+            cell.source = otter_code(cell.source)
+            test = {"id": exercise_id, "name": name}
+            cells += [
+                raw("# BEGIN SOLUTION"),
+                cell,
+                raw("# END SOLUTION"),
+                raw("# BEGIN TESTS"),
+                nbformat.v4.new_code_cell(TEST.format(config="", hidden="", **test)),
+                nbformat.v4.new_code_cell(
+                    TEST.format(config=HIDDEN, hidden=", hidden=True", **test)
+                ),
+                raw("# END TESTS"),
+                raw("# END QUESTION"),
+            ]
             last_id, inside = exercise_id, None
-    missing = {i for _, i, _ in questions.values()} ^ {i for i in REGISTRY if i.startswith(f"ch{path.name[:2]}.")}
+            continue
+        cells.append(cell)
+    cells.insert(2, nbformat.v4.new_markdown_cell(OTTER_NOTE[lang]))  # after the title cell
+    chapter = f"ch{path.name[:2]}."
+    missing = {i for _, i, _ in questions.values()} ^ {i for i in REGISTRY if i.startswith(chapter)}
     if missing:
         raise SystemExit(f"{path}: exercises and checks do not match: {sorted(missing)}")
-    out = nbformat.v4.new_notebook(cells=cells, metadata=nb.metadata)
-    return out
+    return nbformat.v4.new_notebook(cells=cells, metadata=nb.metadata)
 
 
 def export(paths: list[Path], out: Path, assign: bool) -> list[Path]:
@@ -162,7 +267,7 @@ def export(paths: list[Path], out: Path, assign: bool) -> list[Path]:
 
 
 def otter_assign(source: Path, dist: Path) -> None:
-    """``otter assign --no-run-tests --no-pdfs SOURCE DIST``, in this process (one import for all)."""
+    """``otter assign --no-run-tests --no-pdfs SOURCE DIST``, in this process (one import)."""
     from otter.assign import main as assign
 
     here = Path.cwd()
