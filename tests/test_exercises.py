@@ -49,6 +49,7 @@ def test_exercises_are_up_to_date(lang):
 
 def test_exercise_notebooks_hold_no_solution():
     for lang in LANGS:
+        assert notebooks("exercises", lang), f"no exercise notebooks in exercises/{lang}"
         for path in notebooks("exercises", lang):
             text = path.read_text(encoding="utf-8")
             assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text, path

@@ -25,7 +25,7 @@ def test_there_is_something_to_compare():
 def test_same_cells_code_and_outputs(en, zh):
     a, b = read(en), read(zh)
     assert [c.cell_type for c in a.cells] == [c.cell_type for c in b.cells], "cell structure differs"
-    for i, (ca, cb) in enumerate(zip(a.cells, b.cells)):
+    for i, (ca, cb) in enumerate(zip(a.cells, b.cells, strict=True)):
         if ca.cell_type != "code":
             continue
         assert ca.source == cb.source, f"code cell {i} differs between en and zh"

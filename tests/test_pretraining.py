@@ -5,6 +5,7 @@ import functools
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from rnn2bert.bert import BertConfig, BertForPreTraining
 from rnn2bert.pretraining import (
@@ -57,7 +58,9 @@ def test_mask_tokens_is_reproducible_and_configurable():
     ids = padded_batch(32)
     first = masked(ids, generator=torch.Generator().manual_seed(7))
     second = masked(ids, generator=torch.Generator().manual_seed(7))
-    assert all(torch.equal(a, b) for a, b in zip(first, second))
+    assert all(torch.equal(a, b) for a, b in zip(first, second, strict=True))
+    other = masked(ids, generator=torch.Generator().manual_seed(8))
+    assert not torch.equal(other[1], first[1])  # another seed, another mask
     inputs, labels = masked(ids, mask_frac=1.0, random_frac=0.0, generator=torch.Generator().manual_seed(7))
     assert torch.equal(inputs[labels != IGNORE], torch.full_like(inputs[labels != IGNORE], MASK))
 
@@ -72,7 +75,7 @@ def test_whole_word_mask_takes_whole_words():
                                      generator=g)
     chosen = labels != IGNORE
     assert chosen.float().mean().item() == pytest.approx(0.15, abs=0.02)  # 15 % of the tokens, as before
-    for row_words, row_chosen in zip(words, chosen):
+    for row_words, row_chosen in zip(words, chosen, strict=True):
         for w in row_words.unique():
             assert row_chosen[row_words == w].unique().numel() == 1  # all of a word, or none
     no_word = torch.full_like(words, -1)
@@ -139,7 +142,7 @@ def tiny_examples(n: int = 512, length: int = 32, seed: int = 0) -> dict[str, to
     start, other = torch.randint(0, 55, (2, n), generator=g)
     is_next = torch.rand(n, generator=g) < 0.5
     a, b = count(start, 0), torch.where(is_next[:, None], count(start, half), count(other, 0))
-    sequences = [pack_pair(x.tolist(), y.tolist(), max_len=length, cls_id=CLS, sep_id=SEP) for x, y in zip(a, b)]
+    sequences = [pack_pair(x.tolist(), y.tolist(), max_len=length, cls_id=CLS, sep_id=SEP) for x, y in zip(a, b, strict=True)]
     examples = collate(sequences, pad_id=PAD, length=length)
     examples["next_sentence_label"] = (~is_next).long()
     return examples
@@ -164,8 +167,15 @@ def test_pretraining_reduces_the_loss():
     test = tiny_examples(n=128, seed=1)
     test["input_ids"], test["labels"] = mask(test["input_ids"])
     scores = evaluate(model, [test])
-    assert scores["masked_positions"] == (test["labels"] != IGNORE).sum()
-    assert 0 <= scores["mlm_accuracy"] <= 1 and 0 <= scores["nsp_accuracy"] <= 1
+    chosen = test["labels"] != IGNORE
+    assert scores["masked_positions"] == chosen.sum()
+    with torch.no_grad():  # the reference: the full forward pass, every position scored
+        out = model(**test)
+    mlm, labels = out.prediction_logits[chosen], test["labels"][chosen]
+    nsp_hits = out.seq_relationship_logits.argmax(-1) == test["next_sentence_label"]
+    assert scores["mlm_accuracy"] == pytest.approx((mlm.argmax(-1) == labels).double().mean().item())
+    assert scores["nsp_accuracy"] == pytest.approx(nsp_hits.double().mean().item())
+    assert scores["mlm_loss"] == pytest.approx(F.cross_entropy(mlm, labels).item(), rel=1e-5)
     assert scores["mlm_loss"] < 4.2  # below log(60), the loss of a uniform guess
 
 
