@@ -77,6 +77,48 @@ def test_spilling_out_of_the_canvas_is_refused():
     diagrams.plt.close(canvas.fig)
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_no_label_collides(name):
+    """No two labels overlap, none straddles a box's edge or is crossed by an arrow, no two
+    boxes partly overlap, and a label keeps some room inside its box, in both languages
+    (`make diagrams` refuses to write a diagram that fails this)."""
+    for lang in diagrams.LANGS:
+        fig = diagrams.DIAGRAMS[name](lang)
+        try:
+            diagrams.check_layout(fig, f"{lang}/{name}")
+        finally:
+            diagrams.plt.close(fig)
+
+
+def label_width(canvas, text) -> float:
+    """Inches that ``text`` takes at the diagrams' font size."""
+    label = canvas.text(0, 0, text)
+    width = label.get_window_extent(canvas.fig.canvas.get_renderer()).width / canvas.fig.dpi
+    label.remove()
+    return width
+
+
+@pytest.mark.parametrize(
+    "draw, problem",
+    [
+        (lambda c: (c.text(1, 0.5, "one label"), c.text(1.2, 0.5, "another label")), "overlap"),
+        (lambda c: (c.box(2, 0.5, 1, 0.4), c.text(2.5, 0.5, "across the edge")), "straddles"),
+        (
+            lambda c: (c.text(3, 0.5, "crossed out"), c.arrow((2.5, 0.5), (3.5, 0.5))),
+            "runs through",
+        ),
+        (lambda c: (c.box(1, 0.5, 1, 0.4), c.box(1.5, 0.6, 1, 0.4)), "partly overlap"),
+        (lambda c: c.box(1, 0.5, label_width(c, "snug") + 0.04, 0.4, "snug"), "touches the sides"),
+    ],
+)
+def test_colliding_labels_are_refused(draw, problem):
+    canvas = diagrams.Canvas("en", height=1)
+    draw(canvas)
+    with pytest.raises(ValueError, match=problem):
+        diagrams.check_layout(canvas.fig, "test")
+    diagrams.plt.close(canvas.fig)
+
+
 def test_labels_are_in_the_page_language():
     """The same drawing, with Chinese labels on the Chinese page (text is drawn as paths, so
     compare the labels the figure holds)."""

@@ -297,12 +297,77 @@ def check_fits(fig, name: str = "") -> None:
         )
 
 
+MARGIN = 0.03  # inches: the least room between a label and the sides of the box it sits in
+
+
+def check_layout(fig, name: str = "") -> None:
+    """Raise if the drawing's labels collide: two labels overlap, a label straddles the edge of a
+    box or a cell, an arrow or a line runs through a label, two boxes partly overlap (touching
+    is not overlapping), or a label comes within ``MARGIN`` of the sides of the box it sits in."""
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    eps = 0.01 * fig.dpi
+    labels = [
+        (t.get_text(), t.get_window_extent(renderer)) for t in ax.texts if t.get_text().strip()
+    ]
+    boxes = [p.get_window_extent(renderer) for p in ax.patches if isinstance(p, FancyBboxPatch)]
+    cells = [p.get_window_extent(renderer) for p in ax.patches if isinstance(p, Rectangle)]
+    strokes = [
+        p.get_transform().transform_path(p.get_path())
+        for p in ax.patches
+        if isinstance(p, FancyArrowPatch)
+    ]
+    strokes += [line.get_transform().transform_path(line.get_path()) for line in ax.lines]
+
+    def overlap(a, b):
+        return a.x0 < b.x1 - eps and b.x0 < a.x1 - eps and a.y0 < b.y1 - eps and b.y0 < a.y1 - eps
+
+    def inside(a, b):
+        return (
+            a.x0 >= b.x0 - eps and a.x1 <= b.x1 + eps and a.y0 >= b.y0 - eps and a.y1 <= b.y1 + eps
+        )
+
+    problems = []
+    for i, (text, a) in enumerate(labels):
+        problems += [
+            f"labels {text!r} and {other!r} overlap"
+            for other, b in labels[i + 1 :]
+            if overlap(a, b)
+        ]
+        if any(overlap(a, b) and not inside(a, b) for b in boxes + cells):
+            problems.append(f"label {text!r} straddles the edge of a box")
+        holders = [b for b in boxes if inside(a, b)]
+        if holders:
+            box = min(holders, key=lambda b: b.width * b.height)
+            if min(a.x0 - box.x0, box.x1 - a.x1) < MARGIN * fig.dpi:
+                problems.append(f"label {text!r} touches the sides of its box")
+        for path in strokes:
+            points = path.interpolated(40).vertices
+            if (
+                (points[:, 0] > a.x0 + eps)
+                & (points[:, 0] < a.x1 - eps)
+                & (points[:, 1] > a.y0 + eps)
+                & (points[:, 1] < a.y1 - eps)
+            ).any():
+                problems.append(f"an arrow or a line runs through label {text!r}")
+                break
+    for i, a in enumerate(boxes):
+        problems += [
+            "two boxes partly overlap"
+            for b in boxes[i + 1 :]
+            if overlap(a, b) and not inside(a, b) and not inside(b, a)
+        ]
+    if problems:
+        raise ValueError(f"diagram {name}: " + "; ".join(dict.fromkeys(problems)))
+
+
 def save_svg(fig, path: Path, png: Path | None = None) -> None:
     """Write ``fig`` as deterministic SVG (fixed hash salt, no date) and close it.
 
     ``png``: also a 2x PNG preview there, drawn by matplotlib from the same figure.
     """
     check_fits(fig, path.stem)
+    check_layout(fig, path.stem)
     buffer = io.StringIO()
     # "standard", not the book's "tight": every diagram is WIDTH wide, so all have one text scale
     style = {
@@ -351,7 +416,7 @@ def draw_rnn_vs_attention(lang: str):
     c.text(
         WIDTH / 4,
         3.28,
-        c.tr(f"hidden state: {d_h} numbers", f"隐状态：{d_h} 个数"),
+        c.tr(f"hidden state: {d_h} numbers", f"隐藏状态：{d_h} 维向量"),
         size=SMALL,
         color=MUTED,
     )
@@ -360,7 +425,7 @@ def draw_rnn_vs_attention(lang: str):
         0.62,
         c.tr(
             f"from {tokens[0]!r} to {tokens[-1]!r}: {n - 1} steps",
-            f"从 “{tokens[0]}” 到 “{tokens[-1]}”：{n - 1} 步",
+            f"从“{tokens[0]}”到“{tokens[-1]}”：{n - 1} 步",
         ),
         size=SMALL,
         color=ACCENT,
@@ -375,7 +440,7 @@ def draw_rnn_vs_attention(lang: str):
     c.title(
         3 * WIDTH / 4,
         3.85,
-        c.tr("Self-attention: all pairs at once", "自注意力：所有词元对一步到位"),
+        c.tr("Self-attention: all pairs at once", "自注意力：任意两个词元一步直达"),
     )
     xs2 = [right0 + i * gap for i in range(n)]
     outs = [c.box(x, 2.85, 0.5, 0.5, f"z{i + 1}", "attn") for i, x in enumerate(xs2)]
@@ -393,7 +458,7 @@ def draw_rnn_vs_attention(lang: str):
         0.62,
         c.tr(
             f"from {tokens[0]!r} to {tokens[-1]!r}: 1 step",
-            f"从 “{tokens[0]}” 到 “{tokens[-1]}”：1 步",
+            f"从“{tokens[0]}”到“{tokens[-1]}”：1 步",
         ),
         size=SMALL,
         color=ACCENT,
@@ -401,7 +466,7 @@ def draw_rnn_vs_attention(lang: str):
     c.text(
         3 * WIDTH / 4,
         0.3,
-        c.tr("path length 1 for every pair: O(1)", "任意两词之间路径长度为 1：O(1)"),
+        c.tr("path length 1 for every pair: O(1)", "任意两个词元之间路径长度都为 1：O(1)"),
         size=SMALL,
     )
     c.ax.plot([WIDTH / 2, WIDTH / 2], [0.2, 3.7], color="#dee2e6", lw=1)
@@ -419,8 +484,8 @@ def draw_encoder_decoder_bottleneck(lang: str):
         WIDTH / 2,
         5.35,
         c.tr(
-            "RNN encoder-decoder: the whole sentence in one vector",
-            "RNN 编码器-解码器：整句话挤进一个向量",
+            "RNN encoder–decoder: the whole sentence in one vector",
+            "RNN 编码器–解码器：整句话挤进一个向量",
         ),
     )
     xs = [0.45 + i * gap for i in range(len(source))]
@@ -431,7 +496,7 @@ def draw_encoder_decoder_bottleneck(lang: str):
     for a, b in zip(enc, enc[1:], strict=False):
         c.arrow(a.right, b.left, color=ACCENT)
     bottleneck = c.box(3.75, 4.45, 0.75, 0.58, "c", "state", weight="normal", lw=2.4)
-    c.text(3.75, 3.9, c.tr(f"{d_h} numbers", f"{d_h} 个数"), size=SMALL, color=ACCENT)
+    c.text(3.75, 3.9, c.tr(f"{d_h} numbers", f"{d_h} 维向量"), size=SMALL, color=ACCENT)
     c.arrow(enc[-1].right, bottleneck.left, color=ACCENT, lw=2.2)
     xd = [4.6 + i * 0.62 for i in range(len(target))]
     dec = [c.box(x, 4.45, 0.38, 0.38, "", "state") for x in xd]
@@ -455,7 +520,7 @@ def draw_encoder_decoder_bottleneck(lang: str):
         3.0,
         c.tr(
             "With attention (Bahdanau et al.): each output step looks at every state",
-            "加上注意力（Bahdanau 等）：每个输出步都看所有编码器状态",
+            "加上注意力（Bahdanau 等人）：解码器每一步都关注编码器的所有状态",
         ),
     )
     enc2 = [c.box(x, 0.95, 0.38, 0.38, f"h{i + 1}", "state", size=TINY) for i, x in enumerate(xs)]
@@ -484,7 +549,7 @@ def draw_encoder_decoder_bottleneck(lang: str):
     c.text(
         5.55,
         1.45,
-        c.tr("a fresh context for each output word", "每个输出词一个新的上下文"),
+        c.tr("a fresh context for each output word", "每输出一个词，重新算一次上下文"),
         size=SMALL,
         color=MUTED,
     )
@@ -510,7 +575,7 @@ def draw_qkv_lookup(lang: str):
     q = c.box(
         0.75, 2.3, 1.05, 0.75, c.tr("query", "查询"), "attn", note=f"q · {query}", weight="normal"
     )
-    c.text(0.75, 1.7, c.tr(f"{d_k} numbers", f"{d_k} 个数"), size=SMALL, color=MUTED)
+    c.text(0.75, 1.7, c.tr(f"{d_k} numbers", f"{d_k} 维向量"), size=SMALL, color=MUTED)
     row_h = 0.5
     top = 3.65
     c.text(
@@ -585,8 +650,8 @@ def draw_sdpa_block(lang: str):
     side = x - 0.6 - 0.95
     for box, note in (
         (mm1, shape("L_q", "L_k")),
-        (scale, c.tr("scores", "分数")),
-        (mask, c.tr("−∞ where not allowed", "不允许处设为 −∞")),
+        (scale, c.tr("scores", "得分")),
+        (mask, c.tr("−∞ where not allowed", "被遮住处设为 −∞")),
         (soft, c.tr("each row sums to 1", "每行之和为 1")),
     ):
         c.text(side, box.y, note, size=SMALL, color=MUTED, ha="right")
@@ -647,7 +712,7 @@ def draw_masks(lang: str):
         padded,
         allowed_pad,
         c.tr("padding mask", "填充掩码"),
-        c.tr("no query looks at [PAD] keys", "任何查询都不看 [PAD] 键"),
+        c.tr("no query looks at [PAD] keys", "任何查询都不关注 [PAD] 键"),
     )
     allowed_causal = causal.tolist()
     matrix(
@@ -656,14 +721,14 @@ def draw_masks(lang: str):
         tokens,
         allowed_causal,
         c.tr("causal mask", "因果掩码"),
-        c.tr("position i sees positions ≤ i", "位置 i 只看 ≤ i 的位置"),
+        c.tr("position i sees positions ≤ i", "位置 i 只关注 ≤ i 的位置"),
     )
     c.text(
         WIDTH / 2,
         0.25,
         c.tr(
             "rows: queries · columns: keys · grey: −∞ before softmax (weight 0)",
-            "行：查询 · 列：键 · 灰色：softmax 前置为 −∞（权重为 0）",
+            "每行是一个查询，每列是一个键；灰色格在 softmax 之前设为 −∞（权重为 0）",
         ),
         size=SMALL,
     )
@@ -719,7 +784,7 @@ def draw_multi_head(lang: str):
         )
         c.arrow((x, proj.top[1]), att.bottom)
         heads.append(att)
-    c.text(side, 2.65, c.tr("attend:", "注意力："), size=SMALL, color=MUTED, ha="left")
+    c.text(side, 2.65, c.tr("attend:", "计算注意力："), size=SMALL, color=MUTED, ha="left")
     c.text(
         side,
         2.42,
@@ -797,12 +862,12 @@ def draw_positional_encoding(lang: str):
         [max(-1.0, min(1.0, (a + b) / 1.5)) for a, b in zip(r1, r2, strict=True)]
         for r1, r2 in zip(emb, pos, strict=True)
     ]
-    x1, x2, x3 = 0.95, 3.0, 5.3
+    x1, x2, x3 = 0.95, 3.1, 5.3  # "+" before the position numbers, "=" centred in its gap
     for i, t in enumerate(tokens):
         c.text(x1 - 0.1, y0 - (i + 0.5) * row_h, t, size=SMALL, ha="right")
         c.text(x2 - 0.1, y0 - (i + 0.5) * row_h, f"{i}", size=SMALL, ha="right", color=MUTED)
     strip(x1, emb, c.tr("token embedding", "词元嵌入"))
-    strip(x2, pos, c.tr("position sinusoids", "位置的正弦编码"))
+    strip(x2, pos, c.tr("position sinusoids", "正弦位置编码"))
     strip(x3, summed, c.tr("input to layer 1", "第 1 层的输入"))
     mid = y0 - n * row_h / 2
     c.text((x1 + strip_w + x2 - 0.25) / 2, mid, "+", size=FONT + 8)
@@ -811,7 +876,7 @@ def draw_positional_encoding(lang: str):
     c.text(
         x1 + strip_w / 2,
         below,
-        c.tr("'the' twice: same row", "两个 “the”：同一行"),
+        c.tr("'the' twice: same row", "两个“the”：同一行"),
         size=TINY,
         color=MUTED,
     )
@@ -825,7 +890,7 @@ def draw_positional_encoding(lang: str):
     c.text(
         x3 + strip_w / 2,
         below,
-        c.tr("the two 'the' now differ", "两个 “the” 不再相同"),
+        c.tr("the two 'the' now differ", "两个“the”不再相同"),
         size=TINY,
         color=MUTED,
     )
@@ -835,7 +900,8 @@ def draw_positional_encoding(lang: str):
         c.tr(
             f"{cols} of the {d_model} dimensions drawn (sin, cos pairs); "
             "red +1, blue −1; the embedding is made up",
-            f"画出 {d_model} 维中的 {cols} 维（sin、cos 成对）；红为 +1，蓝为 −1；词元嵌入为示意",
+            f"只画出 {d_model} 维中的 {cols} 维（sin、cos 成对）；"
+            "红为 +1，蓝为 −1；词元嵌入为随机示意",
         ),
         size=TINY,
     )
@@ -897,7 +963,7 @@ def draw_encoder_decoder(lang: str):
     c.title(ex, 7.95, c.tr("Encoder", "编码器"))
     c.title(dx, 7.95, c.tr("Decoder", "解码器"))
     # encoder
-    src = c.box(ex, 0.3, w, 0.4, c.tr("source tokens", "源语言词元"), "token", size=SMALL)
+    src = c.box(ex, 0.3, w, 0.4, c.tr("source tokens", "源序列"), "token", size=SMALL)
     emb = c.box(
         ex, 0.95, w, 0.45, c.tr("embedding + positions", "嵌入 + 位置编码"), "embed", size=SMALL
     )
@@ -935,7 +1001,7 @@ def draw_encoder_decoder(lang: str):
         0.3,
         w,
         0.4,
-        c.tr("target tokens, shifted right", "目标词元（右移一位）"),
+        c.tr("target tokens, shifted right", "目标序列（右移一位）"),
         "token",
         size=SMALL,
     )
@@ -972,7 +1038,8 @@ def draw_encoder_decoder(lang: str):
         color=blue,
         lw=1.8,
     )
-    c.text(route + 0.1, cross_y + 0.2, "K, V", size=SMALL, color=blue, ha="left")
+    # on the memory line, left of its turn: between the two stacks there is no room for it
+    c.text(route - 0.1, memory_y + 0.17, "K, V", size=SMALL, color=blue, ha="right")
     out = c.box(
         dx, top2 + 0.55, w, 0.42, c.tr("linear + softmax", "线性层 + softmax"), "ffn", size=SMALL
     )
@@ -1005,9 +1072,9 @@ def draw_post_vs_pre_ln(lang: str):
     c = Canvas(lang, height=3.9)
     w = 2.0
     left, right = 1.75, 5.25
-    c.title(left, 3.7, c.tr("Post-LN (the 2017 paper, BERT)", "Post-LN（2017 年原论文、BERT）"))
+    c.title(left, 3.7, c.tr("Post-LN (the 2017 paper, BERT)", "Post-LN（2017 年的原论文、BERT）"))
     c.title(
-        right, 3.7, c.tr("Pre-LN (GPT-2 and most models since)", "Pre-LN（GPT-2 及之后多数模型）")
+        right, 3.7, c.tr("Pre-LN (GPT-2 and most models since)", "Pre-LN（GPT-2 及之后的多数模型）")
     )
     for x, pre, formula, note in (
         (
@@ -1065,10 +1132,10 @@ def draw_bert_input(lang: str):
         ),
         size=SMALL,
     )
-    gap = min(0.6, (WIDTH - 1.2) / n)
+    gap = min(0.6, (WIDTH - 1.0) / n)
     x0 = WIDTH - 0.1 - gap * (n - 0.5)
     xs = [x0 + i * gap for i in range(n)]
-    bw = gap - 0.05
+    bw = gap - 0.03
     labels = [
         (3.6, c.tr("input", "输入")),
         (2.8, c.tr("token", "词元")),
@@ -1176,8 +1243,8 @@ def draw_pretraining_heads(lang: str):
         c.tr(
             f"{words[pick]!r} becomes [MASK], a random token, or stays; "
             f"in all three the MLM loss asks for {words[pick]!r}",
-            f"“{words[pick]}” 变成 [MASK]、随机词元或保持不变；"
-            f"三种情况下 MLM 损失都要求预测 “{words[pick]}”",
+            f"“{words[pick]}”被换成 [MASK]、换成随机词元或保持不变；"
+            f"三种情况下，MLM 损失都要求预测出“{words[pick]}”",
         ),
         size=TINY,
         color=MUTED,
@@ -1212,7 +1279,7 @@ def draw_pretraining_heads(lang: str):
         c.tr("pooler", "池化层"),
         "ffn",
         size=SMALL,
-        note=f"{H}→{H}, tanh",
+        note=c.tr(f"{H}→{H}, tanh", f"{H}→{H}，tanh"),
         note_size=TINY,
     )
     nsp = c.box(
@@ -1242,14 +1309,14 @@ def draw_pretraining_heads(lang: str):
         3.32,
         1.9,
         0.45,
-        c.tr(f"decoder {H}→{V:,} + bias", f"解码层 {H}→{V:,} + 偏置"),
+        c.tr(f"decoder {H}→{V:,} + bias", f"输出层 {H}→{V:,} + 偏置"),
         "ffn",
         size=TINY,
     )
     c.arrow(dense.top, ln.bottom)
     c.arrow(ln.top, dec.bottom)
     out_mlm = c.box(
-        mx, 3.9, 1.9, 0.4, c.tr(f"P({words[pick]!r})", f"P（“{words[pick]}”）"), "head", size=TINY
+        mx, 3.9, 1.9, 0.4, c.tr(f"P({words[pick]!r})", f"P({words[pick]})"), "head", size=TINY
     )
     c.arrow(dec.top, out_mlm.bottom)
     emb = c.box(
@@ -1352,12 +1419,12 @@ def draw_fine_tuning_heads(lang: str):
             label = {
                 "cls": c.tr("class", "类别"),
                 "each": c.tr("tag", "标签"),
-                "span": c.tr("S, E", "起, 止"),
+                "span": c.tr("S, E", "起止"),
             }[kind]
             head = c.box(
                 xs[i],
                 py + 1.58,
-                max(gap - 0.06, 0.5) if kind != "cls" else 0.9,
+                gap - 0.06 if kind != "cls" else 0.7,  # inside the panel, apart from each other
                 0.36,
                 label,
                 "head",
@@ -1385,25 +1452,25 @@ def draw_model_families(lang: str):
             c.tr("encoder-only", "仅编码器"),
             "BERT, RoBERTa, ELECTRA",
             [(full, 0.3, "")],
-            c.tr("every token sees\nevery token", "每个词元\n看所有词元"),
+            c.tr("every token sees\nevery token", "每个词元关注\n所有词元"),
         ),
         (
             c.tr("decoder-only", "仅解码器"),
             "GPT-1, GPT-2, GPT-3",
             [(causal, 0.3, "")],
-            c.tr("each token sees\nitself and the past", "每个词元只看\n自己和过去"),
+            c.tr("each token sees\nitself and the past", "每个词元只关注\n自己和之前的词元"),
         ),
         (
-            c.tr("encoder-decoder", "编码器-解码器"),
+            c.tr("encoder–decoder", "编码器–解码器"),
             "Transformer, T5, BART",
             [
                 (full, 0.15, c.tr("encoder", "编码器")),
                 (causal_mask(m).tolist(), 0.15, c.tr("decoder", "解码器")),
-                (torch.ones(m, n, dtype=torch.bool).tolist(), 0.15, c.tr("cross", "交叉")),
+                (torch.ones(m, n, dtype=torch.bool).tolist(), 0.15, c.tr("cross", "交叉注意力")),
             ],
             c.tr(
                 "decoder: its past;\ncross: all of the source",
-                "解码器：只看过去；\n交叉：看整个源句",
+                "解码器：只关注之前的词元；\n交叉注意力：关注整个源序列",
             ),
         ),
     ]
@@ -1431,7 +1498,7 @@ def draw_model_families(lang: str):
         0.25,
         c.tr(
             "rows: queries · columns: keys · blue: may attend · grey: masked",
-            "行：查询 · 列：键 · 蓝色：可以关注 · 灰色：被掩码",
+            "每行是一个查询，每列是一个键；蓝色：可以关注；灰色：被遮住",
         ),
         size=SMALL,
     )
