@@ -1,4 +1,5 @@
 """Helpers shared by the notebook tests: where the notebooks are, and how to read them."""
+
 from __future__ import annotations
 
 import re

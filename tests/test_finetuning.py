@@ -1,4 +1,5 @@
 """Fine-tuning heads against Hugging Face's, number for number; spans, labels and scores by hand."""
+
 from __future__ import annotations
 
 import itertools
@@ -9,18 +10,41 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the internet
 import pytest
 import torch
 
-from rnn2bert.bert import BertConfig, BertModel, hf_to_book_name
-from rnn2bert.finetuning import (IGNORE, SequenceClassifier, SpanExtractor, TokenClassifier, align_labels,
-                                 batches, best_span, bio_entities, encode_words, entity_f1, features,
-                                 fine_tune, logistic_regression, pad, predict, span_f1, span_scores, trim)
-from rnn2bert.tokenizer import WordPieceTokenizer
 from conftest import require
+from rnn2bert.bert import BertConfig, BertModel, hf_to_book_name
+from rnn2bert.finetuning import (
+    IGNORE,
+    SequenceClassifier,
+    SpanExtractor,
+    TokenClassifier,
+    align_labels,
+    batches,
+    best_span,
+    bio_entities,
+    encode_words,
+    entity_f1,
+    features,
+    fine_tune,
+    logistic_regression,
+    pad,
+    predict,
+    span_f1,
+    span_scores,
+    trim,
+)
+from rnn2bert.tokenizer import WordPieceTokenizer
 from test_bert import batch, randomize  # the same random weights and inputs as the BertModel tests
 
 transformers = require("transformers")
 
-SMALL = dict(vocab_size=100, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-             intermediate_size=128, max_position_embeddings=32)
+SMALL = dict(
+    vocab_size=100,
+    hidden_size=64,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    intermediate_size=128,
+    max_position_embeddings=32,
+)
 
 
 def hf_and_book(hf_class: str, make_book, num_labels: int = 5):
@@ -32,7 +56,10 @@ def hf_and_book(hf_class: str, make_book, num_labels: int = 5):
     book = make_book(BertModel(config))
     state = {hf_to_book_name(k): v for k, v in hf.state_dict().items() if "position_ids" not in k}
     missing, unexpected = book.load_state_dict(state, strict=False)
-    assert not unexpected and all(k.startswith("bert.pooler.") for k in missing), (missing, unexpected)
+    assert not unexpected and all(k.startswith("bert.pooler.") for k in missing), (
+        missing,
+        unexpected,
+    )
     return hf.eval(), book.eval()
 
 
@@ -47,7 +74,9 @@ def close(a, b):
 
 
 def test_sequence_classifier_equals_hugging_face():
-    hf, book = hf_and_book("BertForSequenceClassification", lambda bert: SequenceClassifier(bert, 5))
+    hf, book = hf_and_book(
+        "BertForSequenceClassification", lambda bert: SequenceClassifier(bert, 5)
+    )
     labels = torch.tensor([1, 4])
     with torch.no_grad():
         want, got = hf(**inputs(), labels=labels), book(**inputs(), labels=labels)
@@ -101,7 +130,9 @@ def test_best_span_equals_brute_force(max_len):
     for mask in (None, allowed):
         starts, ends = best_span(s, e, max_len, mask)
         for b in range(20):
-            want = brute_force_span(s[b].tolist(), e[b].tolist(), max_len, None if mask is None else mask[b].tolist())
+            want = brute_force_span(
+                s[b].tolist(), e[b].tolist(), max_len, None if mask is None else mask[b].tolist()
+            )
             assert (starts[b].item(), ends[b].item()) == want
             assert ends[b] >= starts[b]
 
@@ -115,16 +146,53 @@ def test_best_span_never_ends_before_it_starts():
 
 def test_align_labels():
     assert align_labels([None, 0, 1, 1, 2, None], [3, 0, 5]) == [IGNORE, 3, 0, IGNORE, 5, IGNORE]
-    assert align_labels([None, 0, 0, 0, None, None], [7]) == [IGNORE, 7, IGNORE, IGNORE, IGNORE, IGNORE]
-    assert align_labels([None, 0, 1, None], [1, 1]) == [IGNORE, 1, 1, IGNORE]  # two words, same label
+    assert align_labels([None, 0, 0, 0, None, None], [7]) == [
+        IGNORE,
+        7,
+        IGNORE,
+        IGNORE,
+        IGNORE,
+        IGNORE,
+    ]
+    assert align_labels([None, 0, 1, None], [1, 1]) == [
+        IGNORE,
+        1,
+        1,
+        IGNORE,
+    ]  # two words, same label
 
 
 def test_encode_words_with_wordpieces():
-    vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
-                                         "john", "lives", "in", "new", "york", "play", "##ing"])}
+    vocab = {
+        t: i
+        for i, t in enumerate(
+            [
+                "[PAD]",
+                "[UNK]",
+                "[CLS]",
+                "[SEP]",
+                "[MASK]",
+                "john",
+                "lives",
+                "in",
+                "new",
+                "york",
+                "play",
+                "##ing",
+            ]
+        )
+    }
     tokenizer = WordPieceTokenizer(vocab)
     e = encode_words(["John", "playing", "in", "York"], [1, 0, 0, 3], tokenizer)
-    assert tokenizer.convert_ids_to_tokens(e["input_ids"]) == ["[CLS]", "john", "play", "##ing", "in", "york", "[SEP]"]
+    assert tokenizer.convert_ids_to_tokens(e["input_ids"]) == [
+        "[CLS]",
+        "john",
+        "play",
+        "##ing",
+        "in",
+        "york",
+        "[SEP]",
+    ]
     assert e["word_ids"] == [None, 0, 1, 1, 2, 3, None]
     assert e["labels"] == [IGNORE, 1, 0, IGNORE, 0, 3, IGNORE]
     padded = pad([e, encode_words(["in"], [0], tokenizer)])
@@ -135,7 +203,13 @@ def test_encode_words_with_wordpieces():
 
 def test_bio_entities_and_f1():
     tags = ["B-PER", "I-PER", "O", "B-LOC", "B-LOC", "I-LOC", "I-ORG", "O", "I-PER"]
-    assert bio_entities(tags) == {("PER", 0, 1), ("LOC", 3, 3), ("LOC", 4, 5), ("ORG", 6, 6), ("PER", 8, 8)}
+    assert bio_entities(tags) == {
+        ("PER", 0, 1),
+        ("LOC", 3, 3),
+        ("LOC", 4, 5),
+        ("ORG", 6, 6),
+        ("PER", 8, 8),
+    }
     gold = [["B-PER", "I-PER", "O", "B-LOC"], ["O", "B-ORG", "I-ORG"]]
     pred = [["B-PER", "I-PER", "O", "O"], ["O", "B-ORG", "O"]]  # 1 right, 1 missed, 1 wrong end
     scores = entity_f1(gold, pred)
@@ -151,9 +225,11 @@ def test_span_f1():
 
 
 def test_batches_trim_shared_padding():
-    examples = {"input_ids": torch.tensor([[2, 5, 3, 0, 0], [2, 6, 7, 3, 0]]),
-                "attention_mask": torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 0]]),
-                "labels": torch.tensor([0, 1])}
+    examples = {
+        "input_ids": torch.tensor([[2, 5, 3, 0, 0], [2, 6, 7, 3, 0]]),
+        "attention_mask": torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 0]]),
+        "labels": torch.tensor([0, 1]),
+    }
     batch = next(batches(examples, batch_size=2, generator=torch.Generator().manual_seed(0)))
     assert batch["input_ids"].shape == (2, 4) and batch["labels"].shape == (2,)
     assert trim(examples)["attention_mask"].shape == (2, 4)
@@ -166,8 +242,12 @@ def test_fine_tune_learns_a_toy_task():
     input_ids = torch.randint(5, 20, (256, 8), generator=g)
     input_ids[:, 0] = 2
     labels = (input_ids == 7).any(1).long()
-    examples = {"input_ids": input_ids, "token_type_ids": torch.zeros_like(input_ids),
-                "attention_mask": torch.ones_like(input_ids), "labels": labels}
+    examples = {
+        "input_ids": input_ids,
+        "token_type_ids": torch.zeros_like(input_ids),
+        "attention_mask": torch.ones_like(input_ids),
+        "labels": labels,
+    }
     model = SequenceClassifier(BertModel(BertConfig(**SMALL)), 2)
     history = fine_tune(model, batches(examples, 32, g), steps=150, lr=3e-3, progress=False)
     assert history["loss"][-1] < history["loss"][0]
@@ -192,7 +272,8 @@ def test_features_and_logistic_regression():
 
 
 def test_token_classifier_label_weights_equal_weighted_cross_entropy():
-    """``label_weights`` gives PyTorch's weighted mean cross-entropy over the labels that are not -100."""
+    """``label_weights`` gives PyTorch's weighted mean cross-entropy over the labels that are not
+    -100."""
     torch.manual_seed(0)
     weights = torch.tensor([0.2, 1.0, 1.0, 2.0, 1.0])
     model = TokenClassifier(BertModel(BertConfig(**SMALL)), 5, label_weights=weights).eval()
@@ -214,6 +295,8 @@ def test_fine_tune_head_lr_is_the_rate_of_the_head_only():
     model = SequenceClassifier(BertModel(BertConfig(**SMALL)), 2)
     examples = {**inputs(), "labels": torch.tensor([0, 1])}
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
-    fine_tune(model, batches(examples, 2), steps=1, lr=0.0, head_lr=1e-2, warmup=0.0, progress=False)
+    fine_tune(
+        model, batches(examples, 2), steps=1, lr=0.0, head_lr=1e-2, warmup=0.0, progress=False
+    )
     moved = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
     assert moved == {"classifier.weight", "classifier.bias"}

@@ -47,7 +47,8 @@ def chapters(lang: str) -> dict[str, Path]:
 
 
 def markdown(path: Path) -> str:
-    """The markdown cells of a notebook, emphasis removed (*Relative* position -> Relative position)."""
+    """The markdown cells of a notebook, emphasis removed (*Relative* position -> Relative
+    position)."""
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
     text = "\n\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
     return re.sub(r"\*+", "", text)
@@ -60,7 +61,9 @@ def norm(term: str) -> str:
 
 
 def known_english() -> set[str]:
-    return {norm(form) for e in ENTRIES for form in (e.en, *e.aliases, *e.also) if not CJK.search(form)}
+    return {
+        norm(form) for e in ENTRIES for form in (e.en, *e.aliases, *e.also) if not CJK.search(form)
+    }
 
 
 # --------------------------------------------------------------------------- the data
@@ -77,7 +80,9 @@ def test_every_entry_is_complete_and_unique():
         assert not CJK.search(e.en_def), f"{e.en}: Chinese in the English definition"
         assert CJK.search(e.zh_def), f"{e.en}: the Chinese definition has no Chinese"
         # one line: measured as read (math as in the tooltip, PE_(pos,2i) not PE_{(pos,2i)})
-        assert len(EXT.plain(e.en_def)) <= 200 and len(EXT.plain(e.zh_def)) <= 120, f"{e.en}: too long"
+        assert len(EXT.plain(e.en_def)) <= 200 and len(EXT.plain(e.zh_def)) <= 120, (
+            f"{e.en}: too long"
+        )
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -89,7 +94,10 @@ def test_every_entry_names_a_chapter_that_exists(lang):
 
 def test_every_entry_is_used_in_its_chapter():
     """The chapter an entry names really uses the term (English or Chinese form) in its prose."""
-    texts = {lang: {stem: markdown(path).lower() for stem, path in chapters(lang).items()} for lang in LANGS}
+    texts = {
+        lang: {stem: markdown(path).lower() for stem, path in chapters(lang).items()}
+        for lang in LANGS
+    }
     wrong = []
     for e in ENTRIES:
         latin = [f for f in (e.en, *e.aliases, *e.also) if not CJK.search(f)]
@@ -126,10 +134,15 @@ def test_term_matching_rules():
     """Longest form first, whole English words, case only where a form has capitals, one
     Chinese character never alone, and only terms of this chapter or earlier ones."""
     assert linked("多头注意力和自注意力都是注意力", "zh", 5) == [
-        ("多头注意力", "multi-head attention"), ("自注意力", "self-attention"), ("注意力", "attention")]
+        ("多头注意力", "multi-head attention"),
+        ("自注意力", "self-attention"),
+        ("注意力", "attention"),
+    ]
     assert linked("Multi-head attention is self-attention over tokens", "en", 5) == [
-        ("Multi-head attention", "multi-head attention"), ("self-attention", "self-attention"),
-        ("tokens", "token")]
+        ("Multi-head attention", "multi-head attention"),
+        ("self-attention", "self-attention"),
+        ("tokens", "token"),
+    ]
     assert linked("two RNNs; an rnn", "en", 2) == [("RNNs", "recurrent neural network")]
     assert linked("关键的一步", "zh", 12) == []  # 键 (key) is one character: never linked
     assert linked("a causal mask", "en", 2) == []  # chapter 04's term is not linked in chapter 02
@@ -145,7 +158,8 @@ LATIN_TERM = re.compile(r"[A-Za-z][A-Za-z'’./ -]*[A-Za-z]|[A-Za-z]")
 CITATION = re.compile(r"\b(1[89]|20)\d\d\b|等|et al")
 # parenthesised English that the chapters use for something other than a term (lower case)
 NOT_TERMS = {
-    "river bank", "savings bank",  # chapter 01: the two senses of "bank", an example
+    "river bank",
+    "savings bank",  # chapter 01: the two senses of "bank", an example
 }
 
 
@@ -162,15 +176,24 @@ def introduced_terms() -> list[tuple[str, str, str]]:
             for part in re.split(r"[，；、：]|, ", inside):
                 part = part.strip()
                 if LATIN_TERM.fullmatch(part) and part.lower() not in NOT_TERMS:
-                    found.append((stem, text[max(0, m.start() - 8): m.start() + 1], part))
+                    found.append((stem, text[max(0, m.start() - 8) : m.start() + 1], part))
     return found
 
 
 def test_the_extraction_finds_the_introduced_terms():
     """The check below is not vacuous: it sees the terms of chapters 01, 02, 07 and 09."""
     english = {norm(term) for _, _, term in introduced_terms()}
-    for term in ("recurrent neural network", "RNN", "self-attention", "query", "causal mask",
-                 "look-ahead mask", "residual connection", "teacher forcing", "masked language modelling"):
+    for term in (
+        "recurrent neural network",
+        "RNN",
+        "self-attention",
+        "query",
+        "causal mask",
+        "look-ahead mask",
+        "residual connection",
+        "teacher forcing",
+        "masked language modelling",
+    ):
         assert norm(term) in english, term
     assert not {norm("Vaswani"), norm("Elman"), norm("https")} & english
 
@@ -178,8 +201,13 @@ def test_the_extraction_finds_the_introduced_terms():
 @pytest.mark.parametrize("chapter", sorted(chapters("zh")))
 def test_every_term_the_chapters_introduce_is_in_the_glossary(chapter):
     known = known_english()
-    missing = sorted({f"{stem}: …{before}({term})" for stem, before, term in introduced_terms()
-                      if stem == chapter and norm(term) not in known})
+    missing = sorted(
+        {
+            f"{stem}: …{before}({term})"
+            for stem, before, term in introduced_terms()
+            if stem == chapter and norm(term) not in known
+        }
+    )
     assert not missing, (
         "terms introduced in the Chinese chapters as 中文(English) but missing from glossary.yml "
         "(add an entry, or the form to an entry's aliases/also):\n" + "\n".join(missing)
@@ -246,7 +274,11 @@ def test_chapters_link_their_terms_to_the_glossary(site, lang):
     for stem in chapters(lang):
         page = site / "chapters" / lang / f"{stem}.html"
         assert page.is_file(), f"chapters/{lang}/{stem} is not in the site (_toc.yml?)"
-        terms = [(href, text) for href, classes, text in Links(page).links if "glossary-term" in classes.split()]
+        terms = [
+            (href, text)
+            for href, classes, text in Links(page).links
+            if "glossary-term" in classes.split()
+        ]
         linked[stem] = len(terms)
         for href, text in terms:
             parts = urlsplit(href)
@@ -276,7 +308,9 @@ def test_term_links_skip_code_headings_and_links(site):
 
 def public_modules() -> list[str]:
     package = ROOT / "src" / "rnn2bert"
-    names = ["rnn2bert"] + [f"rnn2bert.{p.stem}" for p in sorted(package.glob("*.py")) if not p.stem.startswith("_")]
+    names = ["rnn2bert"] + [
+        f"rnn2bert.{p.stem}" for p in sorted(package.glob("*.py")) if not p.stem.startswith("_")
+    ]
     return names + ["rnn2bert.exercises.core"]
 
 
@@ -284,7 +318,9 @@ def public_modules() -> list[str]:
 def test_api_reference_covers_every_module(lang):
     page = (ROOT / "chapters" / lang / "appendix-api.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"^\.\. automodule:: (\S+)", page, flags=re.M))
-    assert set(public_modules()) <= documented, f"not in the API reference: {set(public_modules()) - documented}"
+    assert set(public_modules()) <= documented, (
+        f"not in the API reference: {set(public_modules()) - documented}"
+    )
     # no object index entries: no duplicate descriptions (en and zh), and the site's search
     # lists chapters, not API objects, for words such as "positional" or "mask"
     assert page.count(":no-index:") == page.count(".. automodule::")
@@ -294,9 +330,17 @@ def test_api_reference_covers_every_module(lang):
 def test_api_reference_is_generated_from_the_docstrings(site):
     for lang in LANGS:
         html = (site / "chapters" / lang / "appendix-api.html").read_text(encoding="utf-8")
-        names = set(re.findall(r'<span class="sig-name descname"><span class="pre">(\w+)</span>', html))
-        for name in ("scaled_dot_product_attention", "causal_mask", "MultiHeadAttention", "BertModel",
-                     "split_heads", "check"):
+        names = set(
+            re.findall(r'<span class="sig-name descname"><span class="pre">(\w+)</span>', html)
+        )
+        for name in (
+            "scaled_dot_product_attention",
+            "causal_mask",
+            "MultiHeadAttention",
+            "BertModel",
+            "split_heads",
+            "check",
+        ):
             assert name in names, f"{lang}: {name} is not documented"
         # a docstring's text made it through napoleon (Args: -> Parameters)
         assert "True where a query may attend" in html

@@ -6,6 +6,7 @@
 Each notebook runs in a fresh kernel, in its own folder, with a fixed hash seed, and must run
 without error. The time each one took is printed next to its CPU budget (DESIGN.md).
 """
+
 from __future__ import annotations
 
 import os
@@ -38,8 +39,12 @@ def coalesce_streams(outputs: list) -> list:
     """Merge consecutive stdout (or stderr) chunks: how a print is split depends on timing."""
     merged: list = []
     for out in outputs:
-        if (out.output_type == "stream" and merged and merged[-1].output_type == "stream"
-                and merged[-1].name == out.name):
+        if (
+            out.output_type == "stream"
+            and merged
+            and merged[-1].output_type == "stream"
+            and merged[-1].name == out.name
+        ):
             merged[-1].text += out.text
         else:
             merged.append(out)
@@ -50,7 +55,9 @@ def execute(path: Path) -> float:
     nb = nbformat.read(path, as_version=4)
     os.environ["PYTHONHASHSEED"] = "0"
     start = time.perf_counter()
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
     seconds = time.perf_counter() - start
     for cell in nb.cells:  # timestamps would make every run a diff
         cell.metadata.pop("execution", None)

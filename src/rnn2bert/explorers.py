@@ -4,14 +4,15 @@ An explorer works the same in Jupyter and on the book's static website: no kerne
 library, nothing fetched from anywhere (the site must make no request outside itself). Each
 function returns an :class:`Explorer`; as the last expression of a cell it displays itself.
 
-    attention_explorer(tokens, weights)        weights: (layers, heads, L, L), (heads, L, L) or (L, L)
-    scaling_explorer(dims, scores)             scores:  (len(dims), n_keys), raw dot products q·k
-    mask_explorer(tokens, scores)              scores:  (L, L)
-    positional_explorer(d_model, max_len)      sinusoidal encoding, computed in the page
+    attention_explorer(tokens, weights)    weights: (layers, heads, L, L), (heads, L, L) or (L, L)
+    scaling_explorer(dims, scores)         scores:  (len(dims), n_keys), raw dot products q·k
+    mask_explorer(tokens, scores)          scores:  (L, L)
+    positional_explorer(d_model, max_len)  sinusoidal encoding, computed in the page
 
 The JavaScript lives in ``explorers.js`` next to this file; the data travels as JSON inside the
 page. Weights are sent as integers in thousandths to keep pages small.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -21,7 +22,13 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["Explorer", "attention_explorer", "scaling_explorer", "mask_explorer", "positional_explorer"]
+__all__ = [
+    "Explorer",
+    "attention_explorer",
+    "scaling_explorer",
+    "mask_explorer",
+    "positional_explorer",
+]
 
 
 class Explorer:
@@ -33,7 +40,8 @@ class Explorer:
     @property
     def element_id(self) -> str:
         digest = hashlib.sha1((self.kind + _json(self.data)).encode()).hexdigest()[:10]
-        return f"r2b-{self.kind}-{digest}"  # the same data gives the same id: outputs stay reproducible
+        # the same data gives the same id: outputs stay reproducible
+        return f"r2b-{self.kind}-{digest}"
 
     def _repr_html_(self) -> str:
         return (
@@ -47,8 +55,15 @@ class Explorer:
         return self.summary
 
 
-def attention_explorer(tokens: list[str], weights: torch.Tensor, *, title: str = "", layer: int = -1,
-                       head: int = 0, focus: int | None = None) -> Explorer:
+def attention_explorer(
+    tokens: list[str],
+    weights: torch.Tensor,
+    *,
+    title: str = "",
+    layer: int = -1,
+    head: int = 0,
+    focus: int | None = None,
+) -> Explorer:
     """Pick a layer and a head, point at a token, see where it looks.
 
     tokens: L strings. weights: (layers, heads, L, L), (heads, L, L) or (L, L); row i holds the
@@ -64,10 +79,22 @@ def attention_explorer(tokens: list[str], weights: torch.Tensor, *, title: str =
         raise ValueError(f"weights end in ({L}, {L2}) but there are {len(tokens)} tokens")
     sums = w.sum(-1)
     if not torch.all((sums - 1).abs().lt(1e-3) | sums.abs().lt(1e-6)):
-        raise ValueError("each row of attention weights must sum to 1 (or 0 for a fully masked query)")
-    data = {"tokens": list(tokens), "weights": _thousandths(w), "title": title,
-            "layer": range(n_layers)[layer], "head": range(n_heads)[head], "focus": -1 if focus is None else range(L)[focus]}
-    return Explorer("attention", data, f"attention explorer: {n_layers} layer(s) × {n_heads} head(s), {L} tokens")
+        raise ValueError(
+            "each row of attention weights must sum to 1 (or 0 for a fully masked query)"
+        )
+    data = {
+        "tokens": list(tokens),
+        "weights": _thousandths(w),
+        "title": title,
+        "layer": range(n_layers)[layer],
+        "head": range(n_heads)[head],
+        "focus": -1 if focus is None else range(L)[focus],
+    }
+    return Explorer(
+        "attention",
+        data,
+        f"attention explorer: {n_layers} layer(s) × {n_heads} head(s), {L} tokens",
+    )
 
 
 def scaling_explorer(dims: list[int], scores: torch.Tensor) -> Explorer:
@@ -79,7 +106,10 @@ def scaling_explorer(dims: list[int], scores: torch.Tensor) -> Explorer:
     s = torch.as_tensor(scores, dtype=torch.float64)
     if s.shape[0] != len(dims):
         raise ValueError(f"scores has {s.shape[0]} rows for {len(dims)} values of d_k")
-    data = {"dims": [int(d) for d in dims], "scores": [[round(float(x), 4) for x in row] for row in s]}
+    data = {
+        "dims": [int(d) for d in dims],
+        "scores": [[round(float(x), 4) for x in row] for row in s],
+    }
     return Explorer("scaling", data, f"scaling explorer: d_k in {list(dims)}, {s.shape[1]} keys")
 
 
@@ -104,7 +134,11 @@ def positional_explorer(d_model: int = 64, max_len: int = 100) -> Explorer:
     if d_model % 2:
         raise ValueError("d_model must be even")
     data = {"d_model": int(d_model), "max_len": int(max_len)}
-    return Explorer("positional", data, f"positional-encoding explorer: d_model = {d_model}, {max_len} positions")
+    return Explorer(
+        "positional",
+        data,
+        f"positional-encoding explorer: d_model = {d_model}, {max_len} positions",
+    )
 
 
 def _thousandths(w: torch.Tensor) -> list:
