@@ -1,5 +1,6 @@
 """The teaching kit: slides that load nothing from outside, a student bundle without solutions,
 a site without solutions, and guides whose commands exist."""
+
 from __future__ import annotations
 
 import base64
@@ -16,20 +17,30 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from test_site import CSS_EXTERNAL, SCREENSHOTS, Page, external_loads, open_page
 
 from rnn2bert.exercises import REGISTRY
 from rnn2bert.exercises.generate import BEGIN, END
+from test_site import CSS_EXTERNAL, SCREENSHOTS, Page, external_loads, open_page
 
 ROOT = Path(__file__).resolve().parents[1]
 TEACHING = ROOT / "teaching"
 SAMPLE = "02-self-attention"
-GUIDES = [TEACHING / f"{name}.{lang}.md" for name in ("syllabus", "teachers-guide") for lang in ("en", "zh")]
+GUIDES = [
+    TEACHING / f"{name}.{lang}.md"
+    for name in ("syllabus", "teachers-guide")
+    for lang in ("en", "zh")
+]
 
 
 def run(*cmd: str, env: dict | None = None, limit: float = 300) -> subprocess.CompletedProcess:
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=limit,
-                          env=None if env is None else {**os.environ, **env})
+    proc = subprocess.run(
+        cmd,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=limit,
+        env=None if env is None else {**os.environ, **env},
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc
 
@@ -40,8 +51,14 @@ def run(*cmd: str, env: dict | None = None, limit: float = 300) -> subprocess.Co
 @pytest.fixture(scope="module")
 def slides(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("slides")
-    run(sys.executable, "tools/slides.py", f"chapters/en/{SAMPLE}.ipynb", f"chapters/zh/{SAMPLE}.ipynb",
-        "--out", str(out))
+    run(
+        sys.executable,
+        "tools/slides.py",
+        f"chapters/en/{SAMPLE}.ipynb",
+        f"chapters/zh/{SAMPLE}.ipynb",
+        "--out",
+        str(out),
+    )
     return out
 
 
@@ -52,21 +69,31 @@ def test_slides_load_only_local_files(slides, lang, html_lang):
     assert page.html_lang == html_lang
     assert not external_loads(deck), external_loads(deck)
     local = [url for _, url in page.resources if url.startswith("../")]  # figures are data: URLs
-    assert any(u.endswith("reveal.js") for u in local) and any(u.endswith("tex-chtml.js") for u in local)
+    assert any(u.endswith("reveal.js") for u in local) and any(
+        u.endswith("tex-chtml.js") for u in local
+    )
     missing = [u for u in local if not (deck.parent / u.split("#")[0]).resolve().is_file()]
     assert not missing, missing
-    assert deck.read_text(encoding="utf-8").count("<section") > 2 * 5  # a slide is two nested sections
+    # a slide is two nested sections
+    assert deck.read_text(encoding="utf-8").count("<section") > 2 * 5
 
 
 def test_slide_assets_load_nothing_from_outside(slides):
     sheets = list((slides / "_assets").rglob("*.css"))
     assert len(sheets) >= 4
-    found = [f"{p.name}: {m.group(0)}" for p in sheets for m in CSS_EXTERNAL.finditer(p.read_text(encoding="utf-8"))]
+    found = [
+        f"{p.name}: {m.group(0)}"
+        for p in sheets
+        for m in CSS_EXTERNAL.finditer(p.read_text(encoding="utf-8"))
+    ]
     assert not found, found
 
 
 def test_both_languages_get_the_same_slides(slides):
-    en, zh = ((slides / lang / f"{SAMPLE}.slides.html").read_text(encoding="utf-8") for lang in ("en", "zh"))
+    en, zh = (
+        (slides / lang / f"{SAMPLE}.slides.html").read_text(encoding="utf-8")
+        for lang in ("en", "zh")
+    )
     assert en.count("<section") == zh.count("<section")
 
 
@@ -105,25 +132,55 @@ def test_slides_are_lecture_slides(all_slides):
         sys.path.remove(str(ROOT / "tools"))
     chapters = sorted((ROOT / "chapters").glob("*/[0-9][0-9]-*.ipynb"))
     assert len(chapters) >= 24
+    figure_count = 0
     for chapter in chapters:
         deck = all_slides / chapter.parent.name / f"{chapter.stem}.slides.html"
         slides = deck_slides(deck)
         assert len(slides) >= 3, deck
         counts = {i: words(slide_text(s)) for i, s in enumerate(slides)}
-        assert max(counts.values()) <= MAX_WORDS, (deck.name, max(counts.items(), key=lambda kv: kv[1]))
+        assert max(counts.values()) <= MAX_WORDS, (
+            deck.name,
+            max(counts.items(), key=lambda kv: kv[1]),
+        )
         text_slides = [s for s in slides if 'class="slide-text"' in s]
+        assert text_slides, f"{deck.name}: no text slide"
         assert all('<aside class="notes">' in s for s in text_slides), deck
         html_text = deck.read_text(encoding="utf-8")
         nb = nbformat.read(chapter, as_version=4)
-        figures = [image_of(c)[0] for c in nb.cells if c.cell_type == "code"
-                   and "remove-output" not in c.metadata.get("tags", []) and image_of(c)[0]]
+        figures = [
+            image_of(c)[0]
+            for c in nb.cells
+            if c.cell_type == "code"
+            and "remove-output" not in c.metadata.get("tags", [])
+            and image_of(c)[0]
+        ]
         assert all(f in html_text for f in figures), f"{deck.name}: a figure is missing"
+        figure_count += len(figures)
         diagrams = sorted((chapter.parent / "diagrams").glob(f"{chapter.name[:2]}-*.svg"))
         for diagram in diagrams:
-            assert base64.b64encode(diagram.read_bytes()).decode() in html_text, f"{deck.name}: {diagram.name}"
+            assert base64.b64encode(diagram.read_bytes()).decode() in html_text, (
+                f"{deck.name}: {diagram.name}"
+            )
+    assert figure_count > 0, "no chapter draws a figure: image_of finds none"
     en = {p.name: len(deck_slides(p)) for p in (all_slides / "en").glob("*.slides.html")}
     zh = {p.name: len(deck_slides(p)) for p in (all_slides / "zh").glob("*.slides.html")}
     assert en == zh
+
+
+# Per slide: its index, the elements that stick out of it, its scroll and client heights.
+SLIDE_OVERFLOW = """() => [...document.querySelectorAll('.reveal .slides > section')]
+  .map((s, i) => {
+    const box = s.getBoundingClientRect();
+    const style = s.style.display;
+    s.style.display = 'block';
+    const over = [...s.querySelectorAll('h1, h2, .body, figure, img, mjx-container')]
+      .filter(e => e.scrollWidth > e.clientWidth + 2 && getComputedStyle(e).overflowX !== 'visible'
+                   || e.offsetTop + e.offsetHeight > s.clientHeight + 2
+                   || e.offsetLeft + e.offsetWidth > s.clientWidth + 2)
+      .map(e => e.tagName + ' ' + (e.textContent || e.alt || '').slice(0, 40));
+    s.style.display = style;
+    return {i, over, height: s.scrollHeight, client: s.clientHeight};
+})"""
 
 
 @pytest.mark.browser
@@ -142,32 +199,30 @@ def test_no_slide_overflows_at_1280x720(browser, all_slides):
             try:
                 page.set_viewport_size({"width": 1280, "height": 720})
                 page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=60_000)
-                page.wait_for_function("() => !!(window.MathJax && MathJax.startup && MathJax.startup.promise)",
-                                       timeout=60_000)
+                page.wait_for_function(
+                    "() => !!(window.MathJax && MathJax.startup && MathJax.startup.promise)",
+                    timeout=60_000,
+                )
                 page.evaluate("() => MathJax.startup.promise")
-                broken = page.evaluate("() => Promise.all([...document.images].map("
-                                       "i => i.decode().then(() => null, () => i.alt.slice(0, 60))))")
+                broken = page.evaluate(
+                    "() => Promise.all([...document.images].map("
+                    "i => i.decode().then(() => null, () => i.alt.slice(0, 60))))"
+                )
                 assert not [b for b in broken if b is not None], (deck.name, broken)
-                found = page.evaluate("""() => [...document.querySelectorAll('.reveal .slides > section')].map((s, i) => {
-                    const box = s.getBoundingClientRect();
-                    const style = s.style.display;
-                    s.style.display = 'block';
-                    const over = [...s.querySelectorAll('h1, h2, .body, figure, img, mjx-container')]
-                      .filter(e => e.scrollWidth > e.clientWidth + 2 && getComputedStyle(e).overflowX !== 'visible'
-                                   || e.offsetTop + e.offsetHeight > s.clientHeight + 2
-                                   || e.offsetLeft + e.offsetWidth > s.clientWidth + 2)
-                      .map(e => e.tagName + ' ' + (e.textContent || e.alt || '').slice(0, 40));
-                    s.style.display = style;
-                    return {i, over, height: s.scrollHeight, client: s.clientHeight};
-                })""")
+                found = page.evaluate(SLIDE_OVERFLOW)
                 measured += len(found)
-                overflowing += [(deck.parent.name, deck.name, f["i"], f["over"]) for f in found
-                                if f["over"] or f["height"] > f["client"] + 2]
+                overflowing += [
+                    (deck.parent.name, deck.name, f["i"], f["over"])
+                    for f in found
+                    if f["over"] or f["height"] > f["client"] + 2
+                ]
                 if deck.stem.startswith(SAMPLE):
                     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
                     page.evaluate("Reveal.slide(2, 0)")
                     page.wait_for_timeout(300)
-                    page.screenshot(path=str(SCREENSHOTS / f"slides-{deck.parent.name}-{SAMPLE}.png"))
+                    page.screenshot(
+                        path=str(SCREENSHOTS / f"slides-{deck.parent.name}-{SAMPLE}.png")
+                    )
                 outside = [u for u in log["requests"] if not u.startswith((base, "data:"))]
                 assert not outside, outside
                 assert not log["errors"], (deck, log["errors"])
@@ -185,8 +240,12 @@ def test_no_slide_overflows_at_1280x720(browser, all_slides):
 
 def solution_blocks(path: Path) -> list[str]:
     """The code between BEGIN/END SOLUTION in a solution notebook, one string per block."""
-    code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
-    return [m.strip() for m in re.findall(rf"{re.escape(BEGIN)}\n(.*?){re.escape(END)}", code, re.S)]
+    code = "\n".join(
+        c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"
+    )
+    return [
+        m.strip() for m in re.findall(rf"{re.escape(BEGIN)}\n(.*?){re.escape(END)}", code, re.S)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -199,8 +258,14 @@ def bundle(tmp_path_factory) -> zipfile.ZipFile:
 
 def test_bundle_has_what_a_student_needs(bundle):
     names = set(bundle.namelist())
-    for needed in ("README.md", "requirements.txt", "requirements-data.txt", "pyproject.toml",
-                   "src/rnn2bert/__init__.py", "src/rnn2bert/exercises/core.py"):
+    for needed in (
+        "README.md",
+        "requirements.txt",
+        "requirements-data.txt",
+        "pyproject.toml",
+        "src/rnn2bert/__init__.py",
+        "src/rnn2bert/exercises/core.py",
+    ):
         assert f"rnn2bert-course/{needed}" in names, needed
     for lang in ("en", "zh"):
         for path in (ROOT / "exercises" / lang).glob("*.ipynb"):
@@ -209,7 +274,8 @@ def test_bundle_has_what_a_student_needs(bundle):
 
 
 def test_bundle_carries_package_data_and_diagrams(bundle):
-    """explorers.js/.css (declared package data: chapters 03, 04, 06, 08 draw with them), diagrams."""
+    """explorers.js/.css (declared package data: chapters 03, 04, 06, 08 draw with them),
+    diagrams."""
     import tomllib
 
     names = set(bundle.namelist())
@@ -228,7 +294,8 @@ from nbclient import NotebookClient
 path, out, stop = sys.argv[1], sys.argv[2], int(sys.argv[3])
 nb = nbformat.read(path, as_version=4)
 nb.cells = nb.cells[:stop + 1]
-NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": sys.argv[4]}}).execute()
+here = {"metadata": {"path": sys.argv[4]}}
+NotebookClient(nb, timeout=600, kernel_name="python3", resources=here).execute()
 nbformat.write(nb, out)
 """
 
@@ -248,18 +315,40 @@ def test_explorers_run_from_the_unzipped_bundle(unzipped, tmp_path, chapter):
     the bundle's own library (PYTHONPATH): the explorers draw, no cell raises."""
     lang_dir = unzipped / "chapters" / "en"
     nb = nbformat.read(lang_dir / f"{chapter}.ipynb", as_version=4)
-    stops = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "_explorer(" in c.source]
+    stops = [
+        i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "_explorer(" in c.source
+    ]
     assert stops, f"{chapter} has no explorer cell"
-    nb.cells.insert(0, nbformat.v4.new_code_cell(
-        "import rnn2bert, pathlib\n"
-        f"assert pathlib.Path(rnn2bert.__file__).is_relative_to({str(unzipped)!r}), rnn2bert.__file__"))
+    nb.cells.insert(
+        0,
+        nbformat.v4.new_code_cell(
+            "import rnn2bert, pathlib\n"
+            f"assert pathlib.Path(rnn2bert.__file__).is_relative_to({str(unzipped)!r}), "
+            "rnn2bert.__file__"
+        ),
+    )
     source = tmp_path / "in.ipynb"
     nbformat.write(nb, source)
     out = tmp_path / "out.ipynb"
-    run(sys.executable, "-c", RUN_UNZIPPED, str(source), str(out), str(stops[-1] + 1), str(lang_dir),
-        env={"PYTHONPATH": str(unzipped / "src")}, limit=900)
+    run(
+        sys.executable,
+        "-c",
+        RUN_UNZIPPED,
+        str(source),
+        str(out),
+        str(stops[-1] + 1),
+        str(lang_dir),
+        env={"PYTHONPATH": str(unzipped / "src")},
+        limit=900,
+    )
     executed = nbformat.read(out, as_version=4)
-    errors = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    errors = [
+        o
+        for c in executed.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "error"
+    ]
     assert not errors, errors
     shown = executed.cells[stops[-1] + 1].outputs
     html = "".join(o.get("data", {}).get("text/html", "") for o in shown)
@@ -292,8 +381,12 @@ def test_bundle_tool_refuses_solutions():
     finally:
         sys.path.remove(str(ROOT / "tools"))
     solution = ROOT / "solutions" / "en" / f"{SAMPLE}.ipynb"
-    found = problems({f"rnn2bert-course/exercises/en/{SAMPLE}.ipynb": solution,
-                      f"rnn2bert-course/solutions/en/{SAMPLE}.ipynb": solution})
+    found = problems(
+        {
+            f"rnn2bert-course/exercises/en/{SAMPLE}.ipynb": solution,
+            f"rnn2bert-course/solutions/en/{SAMPLE}.ipynb": solution,
+        }
+    )
     assert any("a solution file" in p for p in found)
     assert any("not generated from its solution" in p for p in found)
     assert any("BEGIN SOLUTION" in p for p in found)
@@ -305,15 +398,31 @@ def test_bundle_tool_refuses_solutions():
 def test_site_without_solutions(tmp_path):
     """make book SOLUTIONS=0: builds with -W, links to solutions become text, no solution inside."""
     jb = Path(sys.executable).parent / "jupyter-book"
-    run(str(jb), "build", ".", "-W", "-n", "--keep-going", "--all", "--path-output", str(tmp_path),
-        env={"RNN2BERT_SOLUTIONS": "0"}, limit=600)
+    run(
+        str(jb),
+        "build",
+        ".",
+        "-W",
+        "-n",
+        "--keep-going",
+        "--all",
+        "--path-output",
+        str(tmp_path),
+        env={"RNN2BERT_SOLUTIONS": "0"},
+        limit=600,
+    )
     site = tmp_path / "_build" / "html"
     downloads = sorted(p for p in (site / "_downloads").rglob("*.ipynb"))
     exercises = sorted((ROOT / "exercises").glob("*/*.ipynb"))
     assert len(downloads) == len(exercises)
     assert {p.read_bytes() for p in downloads} == {p.read_bytes() for p in exercises}
-    leaks = [p for p in site.rglob("*") if p.is_file() and p.suffix in {".ipynb", ".html", ".js"}
-             and BEGIN.encode() in p.read_bytes()]
+    leaks = [
+        p
+        for p in site.rglob("*")
+        if p.is_file()
+        and p.suffix in {".ipynb", ".html", ".js"}
+        and BEGIN.encode() in p.read_bytes()
+    ]
     assert not leaks, leaks
     page = (site / "chapters" / "en" / f"{SAMPLE}.html").read_text(encoding="utf-8")
     assert '<span class="withheld">' in page and "solutions/" not in page
@@ -336,16 +445,24 @@ def commands(path: Path) -> str:
 def test_every_make_target_in_the_guides_exists():
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     targets = set(re.findall(r"^([a-z][a-z-]*):", makefile, re.M))
-    named = {t for path in GUIDES for m in re.findall(r"\bmake((?: [a-z][a-z-]*)+)", commands(path))
-             for t in m.split()}
+    named = {
+        t
+        for path in GUIDES
+        for m in re.findall(r"\bmake((?: [a-z][a-z-]*)+)", commands(path))
+        for t in m.split()
+    }
     assert {"book", "slides", "student-bundle"} <= named, named
     assert named <= targets, f"not in the Makefile: {named - targets}"
 
 
 def test_grader_options_in_the_guides_exist():
     help_text = run(sys.executable, "-m", "rnn2bert.grading", "--help").stdout
-    used = {o for path in GUIDES for line in re.findall(r"rnn2bert\.grading[^\n`]*", commands(path))
-            for o in re.findall(r"--[a-z-]+", line)}
+    used = {
+        o
+        for path in GUIDES
+        for line in re.findall(r"rnn2bert\.grading[^\n`]*", commands(path))
+        for o in re.findall(r"--[a-z-]+", line)
+    }
     assert {"--out", "--timeout"} <= used, used
     assert all(o in help_text for o in used), used
 

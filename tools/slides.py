@@ -26,6 +26,7 @@ The decks load nothing from outside: reveal.js (and its notes plugin) comes from
 test in ``tests/test_teaching.py`` measures every slide). Open a deck from disk or serve the
 folder (``make serve-slides``); arrow keys move, Esc shows the overview, S the speaker view.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,8 +51,15 @@ CSS = ROOT / "teaching" / "slides" / "deck.css"
 HTML_LANG = {"en": "en", "zh": "zh-CN"}
 MAX_WORDS, KEY_WORDS, ITEM_WORDS, ITEMS_PER_SLIDE = 60, 40, 18, 3
 SKIP_SECTIONS = ("exercises", "references", "further reading")  # English headings, both editions
-LABELS = {"en": {"goals": "Learning goals", "summary": "Summary", "diagram": "Diagram", "figure": "Figure"},
-          "zh": {"goals": "学习目标", "summary": "小结", "diagram": "结构图", "figure": "图"}}
+LABELS = {
+    "en": {
+        "goals": "Learning goals",
+        "summary": "Summary",
+        "diagram": "Diagram",
+        "figure": "Figure",
+    },
+    "zh": {"goals": "学习目标", "summary": "小结", "diagram": "结构图", "figure": "图"},
+}
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 ALT = r"((?:[^\[\]]|\[[^\]]*\])*)"  # alt text, which may hold brackets: [PAD], [CLS]
 IMAGE_MD = re.compile(r"!\[" + ALT + r"\]\((diagrams/[^)\s]+\.svg)\)")
@@ -63,7 +71,9 @@ def words(text: str) -> int:
     """Words of slide text: Latin words and numbers, a formula as one, two CJK characters as one."""
     text = re.sub(r"\$\$.*?\$\$|\$[^$]*\$", " formula ", text, flags=re.S)
     text = re.sub(r"<[^>]+>", " ", text)
-    return len(re.findall(r"[A-Za-z0-9_'’-]+", CJK.sub(" ", text))) + math.ceil(len(CJK.findall(text)) / 2)
+    return len(re.findall(r"[A-Za-z0-9_'’-]+", CJK.sub(" ", text))) + math.ceil(
+        len(CJK.findall(text)) / 2
+    )
 
 
 def plain(markdown: str) -> str:
@@ -71,24 +81,31 @@ def plain(markdown: str) -> str:
     break inside Chinese prose goes too (a browser would show it as a space)."""
     markdown = re.sub(r"<!--.*?-->", "", markdown, flags=re.S)
     markdown = ANY_IMAGE.sub("", markdown)  # pictures get slides of their own
-    markdown = re.sub(r"(?<=[\u3400-\u9fff\uff01-\uff5e\u3000-\u303f])\n(?=[\u3400-\u9fff\uff01-\uff5e\u3000-\u303f])", "", markdown)
+    markdown = re.sub(
+        r"(?<=[\u3400-\u9fff\uff01-\uff5e\u3000-\u303f])\n(?=[\u3400-\u9fff\uff01-\uff5e\u3000-\u303f])",
+        "",
+        markdown,
+    )
     return LINK.sub(r"\1", markdown).strip()
 
 
 def sentences(paragraph: str) -> list[str]:
     """Split prose into sentences (English and Chinese), keeping formulas whole."""
     parts, start = [], 0
-    for m in re.finditer(r"\$\$.*?\$\$|\$[^$]*\$|(?<=[.!?])\s+(?=[A-Z*\"“(`$])|(?<=[。！？])", paragraph, re.S):
+    for m in re.finditer(
+        r"\$\$.*?\$\$|\$[^$]*\$|(?<=[.!?])\s+(?=[A-Z*\"“(`$])|(?<=[。！？])", paragraph, re.S
+    ):
         if m.group(0).startswith("$"):
             continue
-        parts.append(paragraph[start:m.start()].strip())
+        parts.append(paragraph[start : m.start()].strip())
         start = m.end()
     parts.append(paragraph[start:].strip())
     return [p for p in parts if p]
 
 
 def clip(text: str, limit: int) -> str:
-    """``text`` if it fits ``limit`` words, else cut at the last clause boundary that fits (or a word)."""
+    """``text`` if it fits ``limit`` words, else cut at the last clause boundary that fits (or a
+    word)."""
     text = " ".join(text.split()) if not CJK.search(text) else text.replace("\n", "")
     if words(text) <= limit:
         return text
@@ -109,12 +126,18 @@ def clip(text: str, limit: int) -> str:
 
 def key_point(markdown: str, limit: int = KEY_WORDS) -> str:
     """The first sentences of a section's first paragraph, within ``limit`` words."""
-    paragraphs = [p for p in re.split(r"\n\s*\n", plain(markdown)) if p.strip() and not p.lstrip().startswith(("#", "$$"))]
+    paragraphs = [
+        p
+        for p in re.split(r"\n\s*\n", plain(markdown))
+        if p.strip() and not p.lstrip().startswith(("#", "$$"))
+    ]
     if not paragraphs:
         return ""
     first = paragraphs[0]
     if first.lstrip().startswith(("* ", "- ", "1. ")):
-        return "\n".join(f"* {clip(item, ITEM_WORDS)}" for item in list_items(first)[:ITEMS_PER_SLIDE])
+        return "\n".join(
+            f"* {clip(item, ITEM_WORDS)}" for item in list_items(first)[:ITEMS_PER_SLIDE]
+        )
     kept = ""
     for s in sentences(first):
         joiner = "" if CJK.search(s) else " "
@@ -195,20 +218,41 @@ def plan(path: Path) -> list[Slide]:
     if len(en) != len(cells):
         en = cells
     labels = LABELS.get(lang, LABELS["en"])
-    diagrams = {p.name: p for p in sorted((path.parent / "diagrams").glob(f"{path.name[:2]}-*.svg"))}
+    diagrams = {
+        p.name: p for p in sorted((path.parent / "diagrams").glob(f"{path.name[:2]}-*.svg"))
+    }
 
     slides: list[Slide] = []
     title = cells[0].source if cells and cells[0].cell_type == "markdown" else f"# {path.stem}"
     title_heading = heading_text(cells[0]) if title.lstrip().startswith("#") else path.stem
-    intro_text = next((p for p in re.split(r"\n\s*\n", title)
-                       if p.strip() and not p.lstrip().startswith(("#", "**", "[", "<!--"))), "")
-    slides.append(Slide("title", title_heading, key_point(intro_text, KEY_WORDS - 10),
-                        notes=[markdown2html(plain(title))]))
+    intro_text = next(
+        (
+            p
+            for p in re.split(r"\n\s*\n", title)
+            if p.strip() and not p.lstrip().startswith(("#", "**", "[", "<!--"))
+        ),
+        "",
+    )
+    slides.append(
+        Slide(
+            "title",
+            title_heading,
+            key_point(intro_text, KEY_WORDS - 10),
+            notes=[markdown2html(plain(title))],
+        )
+    )
     goals = list_items(title.split("**", 2)[-1]) if "**" in title else []
     for start in range(0, len(goals), ITEMS_PER_SLIDE):
-        chunk = goals[start:start + ITEMS_PER_SLIDE]
+        chunk = goals[start : start + ITEMS_PER_SLIDE]
         body = "\n".join(f"{start + i + 1}. {clip(g, ITEM_WORDS)}" for i, g in enumerate(chunk))
-        slides.append(Slide("goals", labels["goals"], body, notes=[markdown2html("\n".join(f"* {g}" for g in chunk))]))
+        slides.append(
+            Slide(
+                "goals",
+                labels["goals"],
+                body,
+                notes=[markdown2html("\n".join(f"* {g}" for g in chunk))],
+            )
+        )
     after_goals, placed = len(slides), set()
 
     def show_diagrams(markdown: str, heading: str) -> None:
@@ -216,11 +260,13 @@ def plan(path: Path) -> list[Slide]:
             name = m.group(2).split("/")[-1]
             if name in diagrams and name not in placed:
                 placed.add(name)
-                slides.append(Slide("diagram", heading, image=diagram_url(diagrams[name]), alt=m.group(1)))
+                slides.append(
+                    Slide("diagram", heading, image=diagram_url(diagrams[name]), alt=m.group(1))
+                )
 
     section: Slide | None = None
     skipping = True
-    for i, (cell, twin_cell) in enumerate(zip(cells, en)):
+    for i, (cell, twin_cell) in enumerate(zip(cells, en, strict=True)):
         if i == 0 or "remove-cell" in cell.metadata.get("tags", []):
             continue
         if twin_cell.cell_type == "markdown" and twin_cell.source.lstrip().startswith("## "):
@@ -232,10 +278,15 @@ def plan(path: Path) -> list[Slide]:
             if name.startswith("summary"):
                 items = list_items(cell.source)
                 for start in range(0, max(len(items), 1), ITEMS_PER_SLIDE):
-                    chunk = items[start:start + ITEMS_PER_SLIDE]
-                    slides.append(Slide("summary", heading_text(cell),
-                                        "\n".join(f"* {clip(plain(x), ITEM_WORDS)}" for x in chunk),
-                                        notes=[markdown2html(plain("\n".join(f"* {x}" for x in chunk)))]))
+                    chunk = items[start : start + ITEMS_PER_SLIDE]
+                    slides.append(
+                        Slide(
+                            "summary",
+                            heading_text(cell),
+                            "\n".join(f"* {clip(plain(x), ITEM_WORDS)}" for x in chunk),
+                            notes=[markdown2html(plain("\n".join(f"* {x}" for x in chunk)))],
+                        )
+                    )
                 section, skipping = None, True
                 continue
             body = cell.source.lstrip().split("\n", 1)[1] if "\n" in cell.source.lstrip() else ""
@@ -255,17 +306,30 @@ def plan(path: Path) -> list[Slide]:
             section.notes.append(code_note(cell))
             url, alt = image_of(cell)
             if url and "remove-output" not in cell.metadata.get("tags", []):
-                nxt = cells[i + 1] if i + 1 < len(cells) and cells[i + 1].cell_type == "markdown" else None
-                notes = [code_note(cell)] + ([markdown2html(plain(nxt.source))] if nxt is not None else [])
+                nxt = (
+                    cells[i + 1]
+                    if i + 1 < len(cells) and cells[i + 1].cell_type == "markdown"
+                    else None
+                )
+                notes = [code_note(cell)] + (
+                    [markdown2html(plain(nxt.source))] if nxt is not None else []
+                )
                 slides.append(Slide("figure", section.heading, image=url, alt=alt, notes=notes))
     slides[after_goals:after_goals] = [  # diagrams no section shows: after the goals
-        Slide("diagram", labels["diagram"], image=diagram_url(diagrams[name]),
-              alt=name.removesuffix(".svg").split("-", 1)[1].replace("-", " "))
-        for name in sorted(set(diagrams) - placed)]
+        Slide(
+            "diagram",
+            labels["diagram"],
+            image=diagram_url(diagrams[name]),
+            alt=name.removesuffix(".svg").split("-", 1)[1].replace("-", " "),
+        )
+        for name in sorted(set(diagrams) - placed)
+    ]
     for slide in slides:
         if slide.pending is not None:
             point, equation = key_point(slide.pending), first_equation(slide.pending)
-            slide.body = point + (f"\n\n{equation}" if equation and words(point) + 3 <= MAX_WORDS else "")
+            slide.body = point + (
+                f"\n\n{equation}" if equation and words(point) + 3 <= MAX_WORDS else ""
+            )
     return slides
 
 
@@ -273,23 +337,48 @@ def render(slides: list[Slide], lang: str, title: str) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE.parent)), autoescape=False)
     template = env.get_template(TEMPLATE.name)
     return template.render(
-        lang=HTML_LANG.get(lang, lang), title=html.escape(title), assets="../_assets",
-        slides=[{"kind": s.kind, "heading": markdown2html(s.heading).removeprefix("<p>").removesuffix("</p>").strip(),
-                 "body": markdown2html(s.body) if s.body else "", "image": s.image, "alt": html.escape(s.alt, quote=True),
-                 "notes": "\n".join(s.notes)} for s in slides])
+        lang=HTML_LANG.get(lang, lang),
+        title=html.escape(title),
+        assets="../_assets",
+        slides=[
+            {
+                "kind": s.kind,
+                "heading": markdown2html(s.heading)
+                .removeprefix("<p>")
+                .removesuffix("</p>")
+                .strip(),
+                "body": markdown2html(s.body) if s.body else "",
+                "image": s.image,
+                "alt": html.escape(s.alt, quote=True),
+                "notes": "\n".join(s.notes),
+            }
+            for s in slides
+        ],
+    )
 
 
 def copy_assets(out: Path) -> None:
     """reveal.js with its notes plugin, MathJax and deck.css into ``out/_assets``."""
     assets, reveal = out / "_assets", Path(sphinx_revealjs.__file__).parent / "_static" / "revealjs"
-    mathjax = Path(distribution("sphinx-mathjax-offline").locate_file("sphinx-mathjax-offline/static/mathjax"))
+    mathjax = Path(
+        distribution("sphinx-mathjax-offline").locate_file("sphinx-mathjax-offline/static/mathjax")
+    )
     (assets / "reveal" / "dist" / "theme").mkdir(parents=True, exist_ok=True)
     (assets / "reveal" / "plugin" / "notes").mkdir(parents=True, exist_ok=True)
-    for name in ("LICENSE", "dist/reveal.js", "dist/reveal.css", "dist/reset.css", "dist/theme/white.css",
-                 "plugin/notes/notes.js"):
+    for name in (
+        "LICENSE",
+        "dist/reveal.js",
+        "dist/reveal.css",
+        "dist/reset.css",
+        "dist/theme/white.css",
+        "plugin/notes/notes.js",
+    ):
         shutil.copy2(reveal / name, assets / "reveal" / name)  # the other themes load web fonts
-    shutil.copytree(reveal / "dist/theme/fonts/source-sans-pro",
-                    assets / "reveal/dist/theme/fonts/source-sans-pro", dirs_exist_ok=True)
+    shutil.copytree(
+        reveal / "dist/theme/fonts/source-sans-pro",
+        assets / "reveal/dist/theme/fonts/source-sans-pro",
+        dirs_exist_ok=True,
+    )
     shutil.copytree(mathjax, assets / "mathjax", dirs_exist_ok=True)
     shutil.copy2(CSS, assets / "deck.css")
     shutil.copy2(ROOT / "_assets" / "favicon.svg", assets / "favicon.svg")
@@ -307,15 +396,22 @@ def build_deck(path: Path, out: Path) -> tuple[Path, str, int]:
 
 def write_index(out: Path, decks: list[tuple[Path, str, int]]) -> None:
     """``out/index.html``: the decks of each language, linked."""
-    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-             "<title>Slides · 幻灯片</title>", '<link rel="icon" href="_assets/favicon.svg">',
-             "</head><body style=\"font-family: sans-serif; margin: 2em\">",
-             "<h1>From RNN to BERT · 从 RNN 到 BERT — slides · 幻灯片</h1>"]
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        "<title>Slides · 幻灯片</title>",
+        '<link rel="icon" href="_assets/favicon.svg">',
+        '</head><body style="font-family: sans-serif; margin: 2em">',
+        "<h1>From RNN to BERT · 从 RNN 到 BERT — slides · 幻灯片</h1>",
+    ]
     for lang, heading in (("en", "English"), ("zh", "中文")):
         items = [(p, t, n) for p, t, n in decks if p.parent.name == lang]
         if items:
             parts.append(f'<h2>{heading}</h2><ul lang="{HTML_LANG[lang]}">')
-            parts += [f'<li><a href="{lang}/{p.name}">{html.escape(t)}</a> ({n})</li>' for p, t, n in sorted(items)]
+            parts += [
+                f'<li><a href="{lang}/{p.name}">{html.escape(t)}</a> ({n})</li>'
+                for p, t, n in sorted(items)
+            ]
             parts.append("</ul>")
     parts.append("</body></html>")
     (out / "index.html").write_text("\n".join(parts), encoding="utf-8")
@@ -323,7 +419,9 @@ def write_index(out: Path, decks: list[tuple[Path, str, int]]) -> None:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("notebooks", nargs="*", type=Path, help="chapter notebooks (default: chapters/*/*.ipynb)")
+    parser.add_argument(
+        "notebooks", nargs="*", type=Path, help="chapter notebooks (default: chapters/*/*.ipynb)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "_build" / "slides")
     args = parser.parse_args(argv)
     notebooks = args.notebooks or sorted((ROOT / "chapters").glob("*/*.ipynb"))

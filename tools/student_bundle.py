@@ -13,6 +13,7 @@ still holds a solution block, or whose exercise notebooks are not exactly the on
 generated from the solutions (``make exercises``), so a stale notebook cannot leak one.
 (The library's ``exercises/generate.py`` names the markers; notebooks are what is checked.)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,14 @@ FILES = ["requirements.txt", "requirements-data.txt", "pyproject.toml"]
 MARKERS = (BEGIN, "<!-- BEGIN SOLUTION -->")
 # The notebooks, the library with its package data (the explorers' page code: chapters 03, 04,
 # 06 and 08 draw with it) and the chapters' diagrams (their Markdown shows them).
-PATTERNS = ("exercises/*/*.ipynb", "chapters/*/*.ipynb", "chapters/*/diagrams/*.svg", "src/rnn2bert/**/*.py",
-            "src/rnn2bert/*.js", "src/rnn2bert/*.css")
+PATTERNS = (
+    "exercises/*/*.ipynb",
+    "chapters/*/*.ipynb",
+    "chapters/*/diagrams/*.svg",
+    "src/rnn2bert/**/*.py",
+    "src/rnn2bert/*.js",
+    "src/rnn2bert/*.css",
+)
 
 
 def contents() -> dict[str, Path]:
@@ -46,13 +53,16 @@ def contents() -> dict[str, Path]:
 
 
 def generated(name: str, path: Path) -> bool:
-    """Is ``path``, bundled as exercise ``name``, what ``make exercises`` makes from its solution?"""
+    """Is ``path``, bundled as exercise ``name``, what ``make exercises`` makes from its
+    solution?"""
     solution = ROOT / "solutions" / Path(name).relative_to(f"{TOP}/exercises")
     if not solution.is_file():
         return False
     want = exercise_notebook(nbformat.read(solution, as_version=4), str(solution))
     got = nbformat.read(path, as_version=4)
-    return [(c.cell_type, c.source) for c in got.cells] == [(c.cell_type, c.source) for c in want.cells]
+    return [(c.cell_type, c.source) for c in got.cells] == [
+        (c.cell_type, c.source) for c in want.cells
+    ]
 
 
 def problems(files: dict[str, Path]) -> list[str]:
