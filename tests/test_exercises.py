@@ -1,5 +1,6 @@
 """Exercises: generated from the solutions, solutions pass, stubs say "not attempted",
 and every check rejects classic wrong answers with a message that names the mistake."""
+
 import contextlib
 import importlib
 import io
@@ -11,8 +12,7 @@ import pytest
 import torch
 
 from notebooks import CJK, LANGS, ROOT, notebooks, read
-from rnn2bert.exercises import REGISTRY, RESULTS, CheckResult, check, run_check
-from rnn2bert.exercises import core
+from rnn2bert.exercises import REGISTRY, RESULTS, CheckResult, check, core, run_check
 from rnn2bert.exercises.generate import exercise_notebook, stub_code
 
 CHECK_CALL = re.compile(r"""check\(\s*["'](ch\d\d\.\w+)["']""")
@@ -20,7 +20,9 @@ CHECK_CALL = re.compile(r"""check\(\s*["'](ch\d\d\.\w+)["']""")
 
 def check_ids(path):
     """The exercise ids a notebook calls ``check`` with."""
-    return {i for c in read(path).cells if c.cell_type == "code" for i in CHECK_CALL.findall(c.source)}
+    return {
+        i for c in read(path).cells if c.cell_type == "code" for i in CHECK_CALL.findall(c.source)
+    }
 
 
 def run_code_cells(path):
@@ -36,6 +38,7 @@ def run_code_cells(path):
 
 # ---- exercises/ is generated from solutions/ -----------------------------------------------
 
+
 @pytest.mark.parametrize("lang", LANGS)
 def test_exercises_are_up_to_date(lang):
     solutions = notebooks("solutions", lang)
@@ -43,8 +46,11 @@ def test_exercises_are_up_to_date(lang):
     for sol in solutions:
         exercise = ROOT / "exercises" / lang / sol.name
         assert exercise.exists(), f"{exercise} missing: run `make exercises`"
-        want = nbformat.writes(exercise_notebook(read(sol), str(sol))) + "\n"  # nbformat.write adds the newline
-        assert exercise.read_text(encoding="utf-8") == want, f"{exercise} is out of date: run `make exercises`"
+        # nbformat.write adds the newline
+        want = nbformat.writes(exercise_notebook(read(sol), str(sol))) + "\n"
+        assert exercise.read_text(encoding="utf-8") == want, (
+            f"{exercise} is out of date: run `make exercises`"
+        )
 
 
 def test_exercise_notebooks_hold_no_solution():
@@ -53,13 +59,21 @@ def test_exercise_notebooks_hold_no_solution():
         for path in notebooks("exercises", lang):
             text = path.read_text(encoding="utf-8")
             assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text, path
-            assert all(not c.get("outputs") for c in read(path).cells if c.cell_type == "code"), path
+            assert all(not c.get("outputs") for c in read(path).cells if c.cell_type == "code"), (
+                path
+            )
 
 
 def test_stub_replaces_the_block_at_its_indentation():
-    src = "def f(x):\n    y = 1\n    ### BEGIN SOLUTION\n    return x + y\n    ### END SOLUTION\n\ncheck('a', f)"
-    assert stub_code(src) == ("def f(x):\n    y = 1\n    raise NotImplementedError  # TODO: your code here · 在此写你的代码"
-                              "\n\ncheck('a', f)")
+    src = (
+        "def f(x):\n    y = 1\n    ### BEGIN SOLUTION\n    return x + y\n    ### END SOLUTION\n"
+        "\ncheck('a', f)"
+    )
+    assert stub_code(src) == (
+        "def f(x):\n    y = 1\n    raise NotImplementedError"
+        "  # TODO: your code here · 在此写你的代码"
+        "\n\ncheck('a', f)"
+    )
     with pytest.raises(ValueError, match="inside a function"):
         stub_code("### BEGIN SOLUTION\nx = 1\n### END SOLUTION")
     with pytest.raises(ValueError, match="without"):
@@ -68,16 +82,23 @@ def test_stub_replaces_the_block_at_its_indentation():
 
 # ---- solutions pass, stubs are "not attempted" ---------------------------------------------
 
-@pytest.mark.parametrize("path", [p for lang in LANGS for p in notebooks("solutions", lang)],
-                         ids=lambda p: str(p.relative_to(ROOT)))
+
+@pytest.mark.parametrize(
+    "path",
+    [p for lang in LANGS for p in notebooks("solutions", lang)],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
 def test_solutions_pass_every_check(path):
     run_code_cells(path)
     ids = check_ids(path)
     assert ids and RESULTS == {i: "passed" for i in ids}
 
 
-@pytest.mark.parametrize("path", [p for lang in LANGS for p in notebooks("exercises", lang)],
-                         ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize(
+    "path",
+    [p for lang in LANGS for p in notebooks("exercises", lang)],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
 def test_untouched_stubs_report_not_attempted(path):
     out = run_code_cells(path)
     ids = check_ids(path)
@@ -89,13 +110,16 @@ def test_every_registered_exercise_is_in_a_solution_notebook():
     used = set()
     for path in notebooks("solutions", "en"):
         used |= check_ids(path)
-    assert used == set(REGISTRY), f"registered but unused: {set(REGISTRY) - used}; used but unknown: {used - set(REGISTRY)}"
+    assert used == set(REGISTRY), (
+        f"registered but unused: {set(REGISTRY) - used}; used but unknown: {used - set(REGISTRY)}"
+    )
 
 
 # ---- classic wrong answers are rejected, and the message names the mistake ------------------
 
-# Each chapter keeps its wrong answers in tests/wrong_chNN.py: WRONG, exercise id -> [(wrong answer, a
-# phrase its message must contain)], and CORRECT, exercise id -> other correct forms that must pass.
+# Each chapter keeps its wrong answers in tests/wrong_chNN.py: WRONG, exercise id -> [(wrong
+# answer, a phrase its message must contain)], and CORRECT, exercise id -> other correct forms that
+# must pass.
 WRONG, CORRECT = {}, {}
 for _module in sorted(Path(__file__).parent.glob("wrong_ch*.py")):
     _loaded = importlib.import_module(_module.stem)
@@ -105,33 +129,43 @@ for _module in sorted(Path(__file__).parent.glob("wrong_ch*.py")):
 
 def test_every_exercise_has_at_least_four_wrong_answers():
     for exercise_id in REGISTRY:
-        assert len(WRONG.get(exercise_id, [])) >= 4, f"{exercise_id}: add classic wrong answers to WRONG"
+        assert len(WRONG.get(exercise_id, [])) >= 4, (
+            f"{exercise_id}: add classic wrong answers to WRONG"
+        )
 
 
-@pytest.mark.parametrize("exercise_id,wrong,phrase",
-                         [(e, w, p) for e, answers in WRONG.items() for w, p in answers],
-                         ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    "exercise_id,wrong,phrase",
+    [(e, w, p) for e, answers in WRONG.items() for w, p in answers],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
 def test_wrong_answer_is_named(exercise_id, wrong, phrase):
     with pytest.raises(AssertionError) as info:
         check(exercise_id, wrong)
     message = str(info.value)
-    assert phrase in message, f"expected the message to name the mistake ({phrase!r}), got:\n{message}"
+    assert phrase in message, (
+        f"expected the message to name the mistake ({phrase!r}), got:\n{message}"
+    )
     assert CJK.search(message), "the message must be bilingual"
     assert RESULTS[exercise_id] == "failed"
 
 
-@pytest.mark.parametrize("exercise_id,wrong,phrase",
-                         [(e, w, p) for e, answers in WRONG.items() for w, p in answers],
-                         ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    "exercise_id,wrong,phrase",
+    [(e, w, p) for e, answers in WRONG.items() for w, p in answers],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
 def test_wrong_answer_fails_the_hidden_variants(exercise_id, wrong, phrase):
     result = run_check(exercise_id, wrong, hidden=True)
     assert result.status in ("failed", "error"), result
     assert CJK.search(result.message) and "Traceback" not in result.message
 
 
-@pytest.mark.parametrize("exercise_id,answer,hidden",
-                         [(e, a, h) for e, answers in CORRECT.items() for a in answers for h in (False, True)],
-                         ids=lambda v: v if isinstance(v, str) else str(v) if isinstance(v, bool) else "")
+@pytest.mark.parametrize(
+    "exercise_id,answer,hidden",
+    [(e, a, h) for e, answers in CORRECT.items() for a in answers for h in (False, True)],
+    ids=lambda v: v if isinstance(v, str) else str(v) if isinstance(v, bool) else "",
+)
 def test_other_correct_forms_pass(exercise_id, answer, hidden):
     result = run_check(exercise_id, answer, hidden=hidden)
     assert result.status == "passed", result.message
@@ -148,7 +182,9 @@ def _solution_functions():
                 if cell.cell_type == "code":
                     exec(compile(cell.source, str(path), "exec"), namespace)
         for cell in read(path).cells:
-            for exercise_id, name in pattern.findall(cell.source if cell.cell_type == "code" else ""):
+            for exercise_id, name in pattern.findall(
+                cell.source if cell.cell_type == "code" else ""
+            ):
                 found.append((exercise_id, namespace[name]))
     return found
 
@@ -167,7 +203,7 @@ def test_hidden_variants_differ_from_the_public_ones():
     for exercise_id in REGISTRY:
         seen = []
 
-        def spy(*args):
+        def spy(*args, seen=seen):
             seen.append([a.tolist() if isinstance(a, torch.Tensor) else a for a in args])
             raise NotImplementedError
 
@@ -181,6 +217,7 @@ def test_hidden_variants_differ_from_the_public_ones():
 def test_not_attempted_is_not_a_failure(capsys):
     def stub(*args):
         raise NotImplementedError
+
     for exercise_id in REGISTRY:
         check(exercise_id, stub)
         assert RESULTS[exercise_id] == "not attempted"
@@ -203,6 +240,7 @@ def test_results_are_written_for_the_grader(tmp_path, monkeypatch):
 
 
 # ---- run_check: the interface the grader builds on ------------------------------------------
+
 
 def _softmax(x):
     e = (x - x.max(-1, keepdim=True).values).exp()
@@ -247,16 +285,27 @@ def test_run_check_never_raises(hidden, monkeypatch):
         torch.zeros(3)
 
     for exercise_id in REGISTRY:
-        cases = {"stub": (stub, "not attempted"), "none": (None, "error"), "value": (torch.zeros(3), "error"),
-                 "number": (3, "error"), "raises": (raises, "error"), "loops": (loops, "error"),
-                 "swallows": (swallows, "error"), "no_return": (no_return, "failed")}
+        cases = {
+            "stub": (stub, "not attempted"),
+            "none": (None, "error"),
+            "value": (torch.zeros(3), "error"),
+            "number": (3, "error"),
+            "raises": (raises, "error"),
+            "loops": (loops, "error"),
+            "swallows": (swallows, "error"),
+            "no_return": (no_return, "failed"),
+        }
         if exercise_id != "ch04.causal_mask":  # loops cost the time limit each: a sample is enough
             cases.pop("swallows")
         for case, (answer, status) in cases.items():
             result = run_check(exercise_id, answer, hidden=hidden)
             assert result.status == status, (exercise_id, case, result)
             en, zh = result.message.split("\n", 1)
-            assert en and CJK.search(zh) and "Traceback" not in result.message, (exercise_id, case, result.message)
+            assert en and CJK.search(zh) and "Traceback" not in result.message, (
+                exercise_id,
+                case,
+                result.message,
+            )
     assert run_check("ch02.nope", _softmax).status == "error"
 
 
@@ -282,7 +331,11 @@ def test_check_keeps_the_random_state():
         run_check(exercise_id, lambda *a: torch.manual_seed(0) and None)
         run_check(exercise_id, lambda *a: (torch.rand(5), numpy.random.rand(5), random.random()))
         after = torch.rand(3), numpy.random.rand(3), random.random()
-        assert torch.equal(after[0], before[0]) and (after[1] == before[1]).all() and after[2] == before[2], exercise_id
+        assert (
+            torch.equal(after[0], before[0])
+            and (after[1] == before[1]).all()
+            and after[2] == before[2]
+        ), exercise_id
 
 
 def test_check_still_prints_and_raises(capsys):

@@ -3,6 +3,7 @@
 WRONG: exercise id -> [(answer, phrase its message must contain)]; CORRECT: exercise id -> answers
 that must pass, public and hidden variants alike. Loaded by tests/test_exercises.py.
 """
+
 import math
 
 import numpy as np
@@ -65,7 +66,7 @@ WRONG = {
         (lambda w, n: w ** (n + 1), "Off by one"),
         (lambda w, n: n * w ** (n - 1), "with respect to w"),
         (lambda w, n: abs(w) ** n, "sign"),
-        (lambda w, n: 0.5 ** 10, "gradient_factor("),   # hard-coded from the first example
+        (lambda w, n: 0.5**10, "gradient_factor("),  # hard-coded from the first example
     ],
     "ch01.receptive_field": [
         (lambda L, k: L * k, "twice"),
@@ -85,12 +86,24 @@ WRONG = {
 
 CORRECT = {
     "ch01.rnn_step": [
-        lambda x, h, Wx, Wh, b: torch.tanh(torch.einsum("bi,ih->bh", x, Wx) + torch.einsum("bh,hk->bk", h, Wh) + b),
+        lambda x, h, Wx, Wh, b: torch.tanh(
+            torch.einsum("bi,ih->bh", x, Wx) + torch.einsum("bh,hk->bk", h, Wh) + b
+        ),
         lambda x, h, Wx, Wh, b: torch.nn.functional.linear(x, Wx.T, b).add(h @ Wh).tanh().numpy(),
     ],
-    "ch01.rnn_forward": [_rnn_loop_float32, lambda x, Wx, Wh, b: _rnn(x.double(), Wx.double(), Wh.double(), b.double())],
-    "ch01.gradient_factor": [lambda w, n: math.prod([w] * n), lambda w, n: np.float64(w) ** n,
-                             lambda w, n: torch.tensor(w, dtype=torch.float64) ** n],
+    "ch01.rnn_forward": [
+        _rnn_loop_float32,
+        lambda x, Wx, Wh, b: _rnn(x.double(), Wx.double(), Wh.double(), b.double()),
+    ],
+    "ch01.gradient_factor": [
+        lambda w, n: math.prod([w] * n),
+        lambda w, n: np.float64(w) ** n,
+        lambda w, n: torch.tensor(w, dtype=torch.float64) ** n,
+    ],
     "ch01.receptive_field": [lambda L, k: L * k - L + 1, lambda L, k: np.int64(1 + L * (k - 1))],
-    "ch01.layers_to_connect": [_layers_loop, lambda n, k: -(-n // (k - 1)), lambda n, k: float(math.ceil(n / (k - 1)))],
+    "ch01.layers_to_connect": [
+        _layers_loop,
+        lambda n, k: -(-n // (k - 1)),
+        lambda n, k: float(math.ceil(n / (k - 1))),
+    ],
 }

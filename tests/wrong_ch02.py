@@ -1,4 +1,5 @@
 """Classic wrong answers (and correct alternatives) for the chapter 02 exercises."""
+
 import math
 
 import numpy as np
@@ -9,6 +10,7 @@ def _softmax_shift(shift):
     def softmax(x):
         e = (x - shift(x)).exp()
         return e / e.sum(-1, keepdim=True)
+
     return softmax
 
 
@@ -35,7 +37,12 @@ WRONG = {
         (lambda q, K: K @ q / math.sqrt(q.shape[0]), "√d_k"),
         (lambda q, K: (K @ q).sum(), "summed over the keys too"),
         (lambda q, K: K.T @ q if K.shape[0] == K.shape[1] else K @ q, "instead of the features"),
-        (lambda q, K: torch.tensor([1.3426, -1.0131, -0.4567, 1.1210, 0.0386], dtype=torch.float64), "scores"),
+        (
+            lambda q, K: torch.tensor(
+                [1.3426, -1.0131, -0.4567, 1.1210, 0.0386], dtype=torch.float64
+            ),
+            "scores",
+        ),
     ],
     "ch02.softmax": [
         (lambda x: torch.softmax(x, dim=0), "wrong axis"),
@@ -46,24 +53,46 @@ WRONG = {
         (_softmax_shift(lambda x: x.mean(-1, keepdim=True)), "MAXIMUM"),
         (_softmax_shift(lambda x: x.max()), "MAXIMUM"),
         (lambda x: torch.softmax(x, dim=1), "fixed axis"),
-        (lambda x: _softmax_shift(lambda y: y.max(-1, keepdim=True).values)(x.float()).half(), "softmax(x)"),
+        (
+            lambda x: _softmax_shift(lambda y: y.max(-1, keepdim=True).values)(x.float()).half(),
+            "softmax(x)",
+        ),
     ],
     "ch02.attention": [
         (lambda Q, K, V: (torch.softmax(Q @ K.T, 0) @ V, torch.softmax(Q @ K.T, 0)), "wrong axis"),
         (lambda Q, K, V: ((Q @ K.T) @ V, Q @ K.T), "forgot the softmax"),
-        (lambda Q, K, V: (torch.softmax(Q @ K.T / math.sqrt(Q.shape[-1]), -1) @ V,
-                          torch.softmax(Q @ K.T / math.sqrt(Q.shape[-1]), -1)), "√d_k"),
+        (
+            lambda Q, K, V: (
+                torch.softmax(Q @ K.T / math.sqrt(Q.shape[-1]), -1) @ V,
+                torch.softmax(Q @ K.T / math.sqrt(Q.shape[-1]), -1),
+            ),
+            "√d_k",
+        ),
         (lambda Q, K, V: (torch.softmax(K @ Q.T, -1), torch.softmax(K @ Q.T, -1)), "K Qᵀ"),
         (lambda Q, K, V: (torch.softmax(Q @ K.T, -1) @ K, torch.softmax(Q @ K.T, -1)), "values V"),
         (lambda Q, K, V: torch.softmax(Q @ K.T, -1) @ V, "pair"),
-        (lambda Q, K, V: (torch.softmax(Q @ K.T, -1), torch.softmax(Q @ K.T, -1) @ V), "wrong order"),
+        (
+            lambda Q, K, V: (torch.softmax(Q @ K.T, -1), torch.softmax(Q @ K.T, -1) @ V),
+            "wrong order",
+        ),
     ],
     "ch02.self_attention": [
         (lambda X, Wq, Wk, Wv: torch.softmax(X @ X.T, -1) @ X, "X itself"),
-        (lambda X, Wq, Wk, Wv: torch.softmax((X @ Wq) @ (X @ Wq).T, -1) @ (X @ Wq), "W_q for all three"),
-        (lambda X, Wq, Wk, Wv: torch.softmax((X @ Wq.T) @ (X @ Wk.T).T, -1) @ (X @ Wv.T), "transposed"),
+        (
+            lambda X, Wq, Wk, Wv: torch.softmax((X @ Wq) @ (X @ Wq).T, -1) @ (X @ Wq),
+            "W_q for all three",
+        ),
+        (
+            lambda X, Wq, Wk, Wv: torch.softmax((X @ Wq.T) @ (X @ Wk.T).T, -1) @ (X @ Wv.T),
+            "transposed",
+        ),
         (lambda X, Wq, Wk, Wv: torch.softmax((X @ Wq) @ (X @ Wk).T, -1) @ X, "X as the values"),
-        (lambda X, Wq, Wk, Wv: torch.softmax((X @ Wq) @ (X @ Wk).T / math.sqrt(Wq.shape[1]), -1) @ (X @ Wv), "√d"),
+        (
+            lambda X, Wq, Wk, Wv: (
+                torch.softmax((X @ Wq) @ (X @ Wk).T / math.sqrt(Wq.shape[1]), -1) @ (X @ Wv)
+            ),
+            "√d",
+        ),
         (lambda X, Wq, Wk, Wv: torch.softmax((X @ Wk) @ (X @ Wq).T, -1) @ (X @ Wv), "swapped"),
         (lambda X, Wq, Wk, Wv: torch.softmax((X @ Wq) @ (X @ Wk).T, 0) @ (X @ Wv), "wrong axis"),
     ],
@@ -77,15 +106,33 @@ WRONG = {
 }
 
 CORRECT = {
-    "ch02.scores": [lambda q, K: torch.einsum("d,ld->l", q, K), lambda q, K: (q * K).sum(-1),
-                    lambda q, K: [float(q @ k) for k in K], lambda q, K: K.numpy() @ q.numpy()],
-    "ch02.softmax": [_softmax_loops, lambda x: torch.softmax(x, -1),
-                     lambda x: (x - x.logsumexp(-1, keepdim=True)).exp()],
-    "ch02.attention": [_attention_list, lambda Q, K, V: tuple(reversed((torch.softmax(Q @ K.mT, -1),) * 1)) and
-                       (torch.softmax(Q @ K.mT, -1) @ V, torch.softmax(Q @ K.mT, -1))],
-    "ch02.self_attention": [lambda X, Wq, Wk, Wv: _attention_list(X @ Wq, X @ Wk, X @ Wv)[0],
-                            lambda X, Wq, Wk, Wv: torch.nn.functional.scaled_dot_product_attention(
-                                X @ Wq, X @ Wk, X @ Wv, scale=1.0)],
-    "ch02.permutation": [lambda Y, perm: Y.index_select(0, perm), lambda Y, perm: np.asarray(Y)[np.asarray(perm)],
-                         lambda Y, perm: torch.stack([Y[int(i)] for i in perm])],
+    "ch02.scores": [
+        lambda q, K: torch.einsum("d,ld->l", q, K),
+        lambda q, K: (q * K).sum(-1),
+        lambda q, K: [float(q @ k) for k in K],
+        lambda q, K: K.numpy() @ q.numpy(),
+    ],
+    "ch02.softmax": [
+        _softmax_loops,
+        lambda x: torch.softmax(x, -1),
+        lambda x: (x - x.logsumexp(-1, keepdim=True)).exp(),
+    ],
+    "ch02.attention": [
+        _attention_list,
+        lambda Q, K, V: (
+            tuple(reversed((torch.softmax(Q @ K.mT, -1),) * 1))
+            and (torch.softmax(Q @ K.mT, -1) @ V, torch.softmax(Q @ K.mT, -1))
+        ),
+    ],
+    "ch02.self_attention": [
+        lambda X, Wq, Wk, Wv: _attention_list(X @ Wq, X @ Wk, X @ Wv)[0],
+        lambda X, Wq, Wk, Wv: torch.nn.functional.scaled_dot_product_attention(
+            X @ Wq, X @ Wk, X @ Wv, scale=1.0
+        ),
+    ],
+    "ch02.permutation": [
+        lambda Y, perm: Y.index_select(0, perm),
+        lambda Y, perm: np.asarray(Y)[np.asarray(perm)],
+        lambda Y, perm: torch.stack([Y[int(i)] for i in perm]),
+    ],
 }

@@ -1,4 +1,5 @@
 """Classic wrong answers (and correct alternatives) for the chapter 03 exercises."""
+
 import math
 
 import torch
@@ -20,7 +21,10 @@ WRONG = {
         (lambda Q, K, V: _attend(Q, K, V, Q.shape[-1]), "divided by d_k"),
         (lambda Q, K, V: _attend(Q, K, V, math.sqrt(V.shape[-1])), "√d_v"),
         (lambda Q, K, V: _attend(Q, K, V, math.sqrt(K.shape[0])), "√L"),
-        (lambda Q, K, V: tuple(x / math.sqrt(Q.shape[-1]) for x in _attend(Q, K, V, 1.0)), "after the softmax"),
+        (
+            lambda Q, K, V: tuple(x / math.sqrt(Q.shape[-1]) for x in _attend(Q, K, V, 1.0)),
+            "after the softmax",
+        ),
         (lambda Q, K, V: _attend(Q, K, V, math.sqrt(Q.shape[0])), "number of queries"),
         (lambda Q, K, V: _attend(Q, K, V, math.sqrt(Q.shape[-1]), dim=0), "wrong axis"),
         (lambda Q, K, V: _attend(Q, K, V, 1 / math.sqrt(Q.shape[-1])), "multiplied"),
@@ -35,13 +39,26 @@ WRONG = {
     ],
     "ch03.softmax_jacobian": [
         (lambda s: torch.diag(torch.softmax(s, -1)), "only diag(p)"),
-        (lambda s: torch.outer(torch.softmax(s, -1), torch.softmax(s, -1)) - torch.diag(torch.softmax(s, -1)),
-         "sign is flipped"),
-        (lambda s: torch.diag(torch.softmax(s, -1) * (1 - torch.softmax(s, -1))), "only the diagonal"),
+        (
+            lambda s: (
+                torch.outer(torch.softmax(s, -1), torch.softmax(s, -1))
+                - torch.diag(torch.softmax(s, -1))
+            ),
+            "sign is flipped",
+        ),
+        (
+            lambda s: torch.diag(torch.softmax(s, -1) * (1 - torch.softmax(s, -1))),
+            "only the diagonal",
+        ),
         (lambda s: -torch.outer(torch.softmax(s, -1), torch.softmax(s, -1)), "forgot diag(p)"),
         (lambda s: torch.diag(s) - torch.outer(s, s), "scores s"),
-        (lambda s: torch.diag(s.exp() / s.exp().sum()) - torch.outer(s.exp() / s.exp().sum(), s.exp() / s.exp().sum()),
-         "NaN"),
+        (
+            lambda s: (
+                torch.diag(s.exp() / s.exp().sum())
+                - torch.outer(s.exp() / s.exp().sum(), s.exp() / s.exp().sum())
+            ),
+            "NaN",
+        ),
     ],
     "ch03.temperature": [
         (lambda s, T: torch.softmax(s * T, -1), "multiplied by T"),
@@ -53,12 +70,23 @@ WRONG = {
 }
 
 CORRECT = {
-    "ch03.scaled_attention": [lambda Q, K, V: [torch.softmax(torch.einsum("qd,kd->qk", Q, K) * Q.shape[-1] ** -0.5, -1) @ V,
-                                               torch.softmax(torch.einsum("qd,kd->qk", Q, K) * Q.shape[-1] ** -0.5, -1)],
-                              lambda Q, K, V: _attend(Q.float(), K.float(), V.float(), math.sqrt(Q.shape[-1]))],
-    "ch03.predict_variance": [lambda d_k, s_q, s_k: d_k * (s_q * s_k) ** 2, lambda d_k, s_q, s_k: torch.tensor(
-        d_k * s_q**2 * s_k**2)],
-    "ch03.softmax_jacobian": [_jacobian_loops, lambda s: torch.autograd.functional.jacobian(lambda x: x.softmax(-1), s)],
-    "ch03.temperature": [lambda s, T: torch.exp(s / T - (s / T).logsumexp(-1, keepdim=True)),
-                         lambda s, T: torch.nn.functional.softmax(s * (1 / T), dim=s.dim() - 1)],
+    "ch03.scaled_attention": [
+        lambda Q, K, V: [
+            torch.softmax(torch.einsum("qd,kd->qk", Q, K) * Q.shape[-1] ** -0.5, -1) @ V,
+            torch.softmax(torch.einsum("qd,kd->qk", Q, K) * Q.shape[-1] ** -0.5, -1),
+        ],
+        lambda Q, K, V: _attend(Q.float(), K.float(), V.float(), math.sqrt(Q.shape[-1])),
+    ],
+    "ch03.predict_variance": [
+        lambda d_k, s_q, s_k: d_k * (s_q * s_k) ** 2,
+        lambda d_k, s_q, s_k: torch.tensor(d_k * s_q**2 * s_k**2),
+    ],
+    "ch03.softmax_jacobian": [
+        _jacobian_loops,
+        lambda s: torch.autograd.functional.jacobian(lambda x: x.softmax(-1), s),
+    ],
+    "ch03.temperature": [
+        lambda s, T: torch.exp(s / T - (s / T).logsumexp(-1, keepdim=True)),
+        lambda s, T: torch.nn.functional.softmax(s * (1 / T), dim=s.dim() - 1),
+    ],
 }

@@ -1,4 +1,5 @@
 """Classic wrong answers (and correct alternatives) for the chapter 04 exercises."""
+
 import math
 
 import numpy as np
@@ -7,7 +8,11 @@ import torch
 
 def _masked(Q, K, V, mask, fill=float("-inf"), after=False, scale=None):
     scores = Q @ K.T / (math.sqrt(Q.shape[-1]) if scale is None else scale)
-    weights = torch.softmax(scores, -1) * mask if after else torch.softmax(scores.masked_fill(~mask, fill), -1)
+    weights = (
+        torch.softmax(scores, -1) * mask
+        if after
+        else torch.softmax(scores.masked_fill(~mask, fill), -1)
+    )
     return weights @ V, weights
 
 
@@ -33,19 +38,30 @@ def _no_return(lengths, max_len):
 
 WRONG = {
     "ch04.padding_mask": [
-        (lambda lengths, L: (torch.arange(L) < lengths[:, None]), "singleton axes"),
+        (lambda lengths, L: torch.arange(L) < lengths[:, None], "singleton axes"),
         (lambda lengths, L: ~(torch.arange(L) < lengths[:, None])[:, None, None, :], "wrong side"),
         (lambda lengths, L: (torch.arange(L) <= lengths[:, None])[:, None, None, :], "Off by one"),
-        (lambda lengths, L: (torch.arange(L) < lengths[:, None]).float()[:, None, None, :], "boolean"),
+        (
+            lambda lengths, L: (torch.arange(L) < lengths[:, None]).float()[:, None, None, :],
+            "boolean",
+        ),
         (lambda lengths, L: (torch.arange(L) < lengths[:, None])[:, None, :, None], "KEYS"),
         (lambda lengths, L: (torch.arange(L) >= L - lengths[:, None])[:, None, None, :], "left"),
-        (lambda lengths, L: (torch.arange(L) < lengths[:, None] - 1)[:, None, None, :], "Off by one"),
+        (
+            lambda lengths, L: (torch.arange(L) < lengths[:, None] - 1)[:, None, None, :],
+            "Off by one",
+        ),
         (_no_return, "return"),
     ],
     "ch04.causal_mask": [
         (lambda n: torch.ones(n, n, dtype=torch.bool).triu(), "see the future"),
         (lambda n: torch.ones(n, n, dtype=torch.bool).tril(-1), "attend to itself"),
-        (lambda n: torch.zeros(n, n).masked_fill(torch.ones(n, n, dtype=torch.bool).triu(1), float("-inf")), "boolean"),
+        (
+            lambda n: torch.zeros(n, n).masked_fill(
+                torch.ones(n, n, dtype=torch.bool).triu(1), float("-inf")
+            ),
+            "boolean",
+        ),
         (lambda n: torch.ones(n, n, dtype=torch.bool).tril(1), "Off by one"),
         (lambda n: torch.ones(n, n, dtype=torch.bool).triu(1), "wrong side"),
         (lambda n: torch.ones(n, n).tril(), "boolean"),
@@ -82,16 +98,34 @@ WRONG = {
 }
 
 CORRECT = {
-    "ch04.padding_mask": [lambda lengths, L: (lengths.view(-1, 1, 1, 1) > torch.arange(L)),
-                          lambda lengths, L: np.arange(L)[None, None, None, :] < np.asarray(lengths)[:, None, None, None],
-                          lambda lengths, L: torch.stack([torch.arange(L) < n for n in lengths]).unsqueeze(1).unsqueeze(1)],
-    "ch04.causal_mask": [_causal_loops, lambda n: torch.tril(torch.ones(n, n)).bool(),
-                         lambda n: ~torch.ones(n, n, dtype=torch.bool).triu(1), lambda n: np.tri(n, dtype=bool)],
-    "ch04.masked_attention": [_masked_where, _masked_renormalised,
-                              lambda Q, K, V, m: list(_masked(Q, K, V, m, fill=torch.finfo(Q.dtype).min))],
-    "ch04.combine_masks": [lambda pad, causal: torch.logical_and(pad, causal), lambda pad, causal: pad * causal,
-                           lambda pad, causal: (pad & causal).expand(pad.shape[0], 1, *causal.shape)],
-    "ch04.predict_visible": [lambda length, L: torch.arange(1, L + 1).clamp(max=length),
-                             lambda length, L: tuple(min(i, length) for i in range(1, L + 1)),
-                             lambda length, L: np.minimum(np.arange(L) + 1, length)],
+    "ch04.padding_mask": [
+        lambda lengths, L: lengths.view(-1, 1, 1, 1) > torch.arange(L),
+        lambda lengths, L: (
+            np.arange(L)[None, None, None, :] < np.asarray(lengths)[:, None, None, None]
+        ),
+        lambda lengths, L: (
+            torch.stack([torch.arange(L) < n for n in lengths]).unsqueeze(1).unsqueeze(1)
+        ),
+    ],
+    "ch04.causal_mask": [
+        _causal_loops,
+        lambda n: torch.tril(torch.ones(n, n)).bool(),
+        lambda n: ~torch.ones(n, n, dtype=torch.bool).triu(1),
+        lambda n: np.tri(n, dtype=bool),
+    ],
+    "ch04.masked_attention": [
+        _masked_where,
+        _masked_renormalised,
+        lambda Q, K, V, m: list(_masked(Q, K, V, m, fill=torch.finfo(Q.dtype).min)),
+    ],
+    "ch04.combine_masks": [
+        lambda pad, causal: torch.logical_and(pad, causal),
+        lambda pad, causal: pad * causal,
+        lambda pad, causal: (pad & causal).expand(pad.shape[0], 1, *causal.shape),
+    ],
+    "ch04.predict_visible": [
+        lambda length, L: torch.arange(1, L + 1).clamp(max=length),
+        lambda length, L: tuple(min(i, length) for i in range(1, L + 1)),
+        lambda length, L: np.minimum(np.arange(L) + 1, length),
+    ],
 }

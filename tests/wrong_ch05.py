@@ -1,4 +1,5 @@
 """Classic wrong answers (and correct alternatives) for the chapter 05 exercises."""
+
 import math
 
 import torch
@@ -23,7 +24,9 @@ def _mha_loop(x, W_q, W_k, W_v, W_o, h):  # correct: one head at a time, float32
     outs = []
     for i in range(h):
         cols = slice(i * d_k, (i + 1) * d_k)
-        w = torch.softmax(torch.einsum("bqd,bkd->bqk", q[..., cols], k[..., cols]) / math.sqrt(d_k), -1)
+        w = torch.softmax(
+            torch.einsum("bqd,bkd->bqk", q[..., cols], k[..., cols]) / math.sqrt(d_k), -1
+        )
         outs.append(w @ v[..., cols])
     return torch.cat(outs, -1) @ W_o.float()
 
@@ -32,9 +35,17 @@ WRONG = {
     "ch05.split_heads": [
         (lambda x, h: x.reshape(x.shape[0], h, x.shape[1], -1), "cuts the *sequence*"),
         (lambda x, h: x.view(x.shape[0], x.shape[1], h, -1), "move the head axis"),
-        (lambda x, h: x.view(x.shape[0], x.shape[1], -1, h).permute(0, 3, 1, 2), "every h-th feature"),
+        (
+            lambda x, h: x.view(x.shape[0], x.shape[1], -1, h).permute(0, 3, 1, 2),
+            "every h-th feature",
+        ),
         (lambda x, h: x.view(x.shape[0], x.shape[1], h, -1).permute(0, 2, 3, 1), "(B, h, d_k, L)"),
-        (lambda x, h: x.view(x.shape[0], x.shape[1], -1, h).transpose(1, 3) if h > 1 else x[None], "sequence axis comes before"),
+        (
+            lambda x, h: (
+                x.view(x.shape[0], x.shape[1], -1, h).transpose(1, 3) if h > 1 else x[None]
+            ),
+            "sequence axis comes before",
+        ),
     ],
     "ch05.merge_heads": [
         (lambda t: t.reshape(t.shape[0], t.shape[2], -1), "mixes tokens"),
@@ -44,12 +55,24 @@ WRONG = {
         (lambda t: t.sum(1), "averaged"),
     ],
     "ch05.multi_head_attention": [
-        (lambda x, Wq, Wk, Wv, Wo, h: _mha(x, Wq, Wk, Wv, Wo, h, project=False), "output projection"),
-        (lambda x, Wq, Wk, Wv, Wo, h: _mha(x, Wq, Wk, Wv, Wo, h, scale=math.sqrt(x.shape[-1])), "√d_model"),
+        (
+            lambda x, Wq, Wk, Wv, Wo, h: _mha(x, Wq, Wk, Wv, Wo, h, project=False),
+            "output projection",
+        ),
+        (
+            lambda x, Wq, Wk, Wv, Wo, h: _mha(x, Wq, Wk, Wv, Wo, h, scale=math.sqrt(x.shape[-1])),
+            "√d_model",
+        ),
         (lambda x, Wq, Wk, Wv, Wo, h: _mha(x, Wq, Wk, Wv, Wo, h, scale=1.0), "1/√d_k"),
         (lambda x, Wq, Wk, Wv, Wo, h: _mha(x, Wq, Wk, Wv, Wo, h, dim=-2), "wrong axis"),
-        (lambda x, Wq, Wk, Wv, Wo, h: _mha(x, Wq, Wk, Wv, Wo, h, scale=x.shape[-1] // h), "divided the scores by d_k"),
-        (lambda x, Wq, Wk, Wv, Wo, h: _mha(x, Wq, Wk, Wv, Wo, 1, scale=math.sqrt(x.shape[-1])), "single-head"),
+        (
+            lambda x, Wq, Wk, Wv, Wo, h: _mha(x, Wq, Wk, Wv, Wo, h, scale=x.shape[-1] // h),
+            "divided the scores by d_k",
+        ),
+        (
+            lambda x, Wq, Wk, Wv, Wo, h: _mha(x, Wq, Wk, Wv, Wo, 1, scale=math.sqrt(x.shape[-1])),
+            "single-head",
+        ),
     ],
     "ch05.count_parameters": [
         (lambda d, h: 4 * d * d * h + 4 * d * h, "do not add parameters"),
@@ -62,12 +85,23 @@ WRONG = {
 }
 
 CORRECT = {
-    "ch05.split_heads": [lambda x, h: x.reshape(*x.shape[:2], h, -1).permute(0, 2, 1, 3),
-                         lambda x, h: torch.stack(x.chunk(h, -1), 1),
-                         lambda x, h: torch.einsum("blhd->bhld", x.unflatten(-1, (h, -1)))],
-    "ch05.merge_heads": [lambda t: torch.cat(t.unbind(1), -1), lambda t: t.permute(0, 2, 1, 3).flatten(2),
-                         lambda t: t.transpose(1, 2).contiguous().view(t.shape[0], t.shape[2], -1)],
-    "ch05.multi_head_attention": [_mha_loop, lambda x, Wq, Wk, Wv, Wo, h: _mha(x, Wq, Wk, Wv, Wo, h)],
-    "ch05.count_parameters": [lambda d, h: 4 * d**2 + 4 * d, lambda d, h: float(4 * (d + 1) * d),
-                              lambda d, h: torch.tensor(4 * (d * d + d))],
+    "ch05.split_heads": [
+        lambda x, h: x.reshape(*x.shape[:2], h, -1).permute(0, 2, 1, 3),
+        lambda x, h: torch.stack(x.chunk(h, -1), 1),
+        lambda x, h: torch.einsum("blhd->bhld", x.unflatten(-1, (h, -1))),
+    ],
+    "ch05.merge_heads": [
+        lambda t: torch.cat(t.unbind(1), -1),
+        lambda t: t.permute(0, 2, 1, 3).flatten(2),
+        lambda t: t.transpose(1, 2).contiguous().view(t.shape[0], t.shape[2], -1),
+    ],
+    "ch05.multi_head_attention": [
+        _mha_loop,
+        lambda x, Wq, Wk, Wv, Wo, h: _mha(x, Wq, Wk, Wv, Wo, h),
+    ],
+    "ch05.count_parameters": [
+        lambda d, h: 4 * d**2 + 4 * d,
+        lambda d, h: float(4 * (d + 1) * d),
+        lambda d, h: torch.tensor(4 * (d * d + d)),
+    ],
 }

@@ -1,4 +1,5 @@
 """Classic wrong answers (and correct alternatives) for the chapter 06 exercises."""
+
 import math
 
 import numpy as np
@@ -11,7 +12,11 @@ def _omega(d):
 
 def _pe(L, d, swap=False, halves=False, exponent=None, start=0):
     pos = torch.arange(start, start + L, dtype=torch.float64)[:, None]
-    w = _omega(d) if exponent is None else 10000.0 ** (-exponent(torch.arange(d // 2, dtype=torch.float64), d))
+    w = (
+        _omega(d)
+        if exponent is None
+        else 10000.0 ** (-exponent(torch.arange(d // 2, dtype=torch.float64), d))
+    )
     s, c = torch.sin(pos * w), torch.cos(pos * w)
     if halves:
         return torch.cat([s, c], -1)
@@ -28,15 +33,24 @@ def _pe_tutorial(max_len, d_model):  # correct: the PyTorch tutorial's float32 f
 
 
 def _pe_loops(max_len, d_model):  # correct: nested Python loops
-    return [[math.sin(p / 10000 ** (j / d_model)) if j % 2 == 0 else math.cos(p / 10000 ** ((j - 1) / d_model))
-             for j in range(d_model)] for p in range(max_len)]
+    return [
+        [
+            math.sin(p / 10000 ** (j / d_model))
+            if j % 2 == 0
+            else math.cos(p / 10000 ** ((j - 1) / d_model))
+            for j in range(d_model)
+        ]
+        for p in range(max_len)
+    ]
 
 
 def _shift(k, d, swap=False):
     blocks = []
     for w in _omega(d).tolist():
         c, s = math.cos(k * w), math.sin(k * w)
-        blocks.append(torch.tensor([[s, c], [c, -s]] if swap else [[c, -s], [s, c]], dtype=torch.float64))
+        blocks.append(
+            torch.tensor([[s, c], [c, -s]] if swap else [[c, -s], [s, c]], dtype=torch.float64)
+        )
     return torch.block_diag(*blocks)
 
 
@@ -67,11 +81,25 @@ WRONG = {
     ],
     "ch06.embed": [
         (lambda ids, E: E[ids] + _pe(ids.shape[1], E.shape[1]), "forgot to multiply"),
-        (lambda ids, E: E[ids] + _pe(ids.shape[1], E.shape[1]) * math.sqrt(E.shape[1]), "scaled the positional"),
+        (
+            lambda ids, E: E[ids] + _pe(ids.shape[1], E.shape[1]) * math.sqrt(E.shape[1]),
+            "scaled the positional",
+        ),
         (lambda ids, E: E[ids] * E.shape[1] + _pe(ids.shape[1], E.shape[1]), "not by d_model"),
-        (lambda ids, E: (E[ids] + _pe(ids.shape[1], E.shape[1])) * math.sqrt(E.shape[1]), "Only the embeddings"),
-        (lambda ids, E: E[ids] * math.sqrt(E.shape[1]) + _pe(int(ids.max()) + 1, E.shape[1])[ids], "token ids"),
-        (lambda ids, E: E[ids] * math.sqrt(E.shape[1]) + _pe(ids.shape[1], E.shape[1], start=1), "position 0"),
+        (
+            lambda ids, E: (E[ids] + _pe(ids.shape[1], E.shape[1])) * math.sqrt(E.shape[1]),
+            "Only the embeddings",
+        ),
+        (
+            lambda ids, E: (
+                E[ids] * math.sqrt(E.shape[1]) + _pe(int(ids.max()) + 1, E.shape[1])[ids]
+            ),
+            "token ids",
+        ),
+        (
+            lambda ids, E: E[ids] * math.sqrt(E.shape[1]) + _pe(ids.shape[1], E.shape[1], start=1),
+            "position 0",
+        ),
     ],
     "ch06.predict_dot": [
         (lambda k, d: 2 * float(torch.cos(k * _omega(d)).sum()), "d_model/2 terms"),
@@ -84,10 +112,22 @@ WRONG = {
 
 CORRECT = {
     "ch06.sinusoidal": [_pe_tutorial, _pe_loops, lambda L, d: np.asarray(_pe(L, d))],
-    "ch06.shift_matrix": [_shift_numpy, lambda k, d: _shift(k, d).float(), lambda k, d: _shift(k, d).tolist()],
-    "ch06.embed": [lambda ids, E: torch.nn.functional.embedding(ids, E) * E.shape[-1] ** 0.5 + _pe_tutorial(ids.shape[1],
-                                                                                                           E.shape[1]),
-                   lambda ids, E: torch.stack([E[row] * math.sqrt(E.shape[1]) + _pe(len(row), E.shape[1]) for row in ids])],
-    "ch06.predict_dot": [lambda k, d: sum(math.cos(k / 10000 ** (2 * i / d)) for i in range(d // 2)),
-                         lambda k, d: torch.cos(k * _omega(d)).sum()],
+    "ch06.shift_matrix": [
+        _shift_numpy,
+        lambda k, d: _shift(k, d).float(),
+        lambda k, d: _shift(k, d).tolist(),
+    ],
+    "ch06.embed": [
+        lambda ids, E: (
+            torch.nn.functional.embedding(ids, E) * E.shape[-1] ** 0.5
+            + _pe_tutorial(ids.shape[1], E.shape[1])
+        ),
+        lambda ids, E: torch.stack(
+            [E[row] * math.sqrt(E.shape[1]) + _pe(len(row), E.shape[1]) for row in ids]
+        ),
+    ],
+    "ch06.predict_dot": [
+        lambda k, d: sum(math.cos(k / 10000 ** (2 * i / d)) for i in range(d // 2)),
+        lambda k, d: torch.cos(k * _omega(d)).sum(),
+    ],
 }

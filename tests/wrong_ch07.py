@@ -1,10 +1,13 @@
 """Classic wrong answers (and correct alternatives) for the chapter 07 exercises."""
+
 import torch
 import torch.nn.functional as F
 
 
 def _layer_norm(x, dim=-1, unbiased=False):
-    return (x - x.mean(dim, keepdim=True)) / torch.sqrt(x.var(dim, keepdim=True, unbiased=unbiased) + 1e-5)
+    return (x - x.mean(dim, keepdim=True)) / torch.sqrt(
+        x.var(dim, keepdim=True, unbiased=unbiased) + 1e-5
+    )
 
 
 def _layer_norm_loops(x):  # correct: one token at a time, with Python sums
@@ -33,11 +36,27 @@ WRONG = {
         (lambda x: _layer_norm(x, dim=0), "batch axis"),
         (lambda x: _layer_norm(x, dim=1), "sequence axis"),
         (lambda x: _layer_norm(x, unbiased=True), "unbiased variance"),
-        (lambda x: x / torch.sqrt(x.var(-1, keepdim=True, unbiased=False) + 1e-5), "subtract the mean"),
+        (
+            lambda x: x / torch.sqrt(x.var(-1, keepdim=True, unbiased=False) + 1e-5),
+            "subtract the mean",
+        ),
         (lambda x: _layer_norm(x, dim=2), "fixed axis"),
-        (lambda x: (x - x.mean(-1, keepdim=True)) / x.std(-1, keepdim=True, unbiased=False), "forgot ε"),
-        (lambda x: (x - x.mean(-1, keepdim=True)) / (x.std(-1, keepdim=True, unbiased=False) + 1e-5), "inside the square"),
-        (lambda x: (x - x.mean(-1, keepdim=True)) / (x.var(-1, keepdim=True, unbiased=False) + 1e-5), "divided by the var"),
+        (
+            lambda x: (x - x.mean(-1, keepdim=True)) / x.std(-1, keepdim=True, unbiased=False),
+            "forgot ε",
+        ),
+        (
+            lambda x: (
+                (x - x.mean(-1, keepdim=True)) / (x.std(-1, keepdim=True, unbiased=False) + 1e-5)
+            ),
+            "inside the square",
+        ),
+        (
+            lambda x: (
+                (x - x.mean(-1, keepdim=True)) / (x.var(-1, keepdim=True, unbiased=False) + 1e-5)
+            ),
+            "divided by the var",
+        ),
     ],
     "ch07.pre_ln": [
         (lambda x, f, norm: norm(x + f(x)), "Post-LN"),
@@ -59,7 +78,10 @@ WRONG = {
         (lambda t, bos: t, "Not shifted"),
         (lambda t, bos: torch.cat([t[:, 1:], torch.full((t.shape[0], 1), bos)], 1), "wrong way"),
         (lambda t, bos: torch.cat([torch.full((t.shape[0], 1), bos), t], 1), "target's length"),
-        (lambda t, bos: torch.cat([torch.ones(t.shape[0], 1, dtype=t.dtype), t[:, :-1]], 1), "bos argument"),
+        (
+            lambda t, bos: torch.cat([torch.ones(t.shape[0], 1, dtype=t.dtype), t[:, :-1]], 1),
+            "bos argument",
+        ),
         (lambda t, bos: torch.cat([torch.full((t.shape[0], 1), bos), t[:, 1:]], 1), "FIRST"),
         (lambda t, bos: t.roll(1, 1), "wrapped"),
         (lambda t, bos: torch.where(torch.arange(t.shape[1]) == 0, bos, t), "overwrote"),
@@ -76,12 +98,28 @@ WRONG = {
 }
 
 CORRECT = {
-    "ch07.layer_norm": [_layer_norm_loops, lambda x: F.layer_norm(x, x.shape[-1:], eps=1e-5),
-                        lambda x: (x - x.mean(-1, keepdim=True)) * torch.rsqrt(x.var(-1, correction=0, keepdim=True) + 1e-5)],
-    "ch07.pre_ln": [lambda x, f, norm: f(norm(x)) + x, lambda x, f, norm: torch.add(x, f.forward(norm.forward(x)))],
-    "ch07.feed_forward": [lambda x, W1, b1, W2, b2: F.linear(F.relu(F.linear(x, W1.T, b1)), W2.T, b2),
-                          lambda x, W1, b1, W2, b2: torch.einsum("...f,fd->...d", (x @ W1 + b1).clamp(min=0), W2) + b2],
-    "ch07.shift_right": [_shift_in_place, lambda t, bos: F.pad(t[:, :-1], (1, 0), value=bos),
-                         lambda t, bos: [[bos] + row[:-1] for row in t.tolist()]],
+    "ch07.layer_norm": [
+        _layer_norm_loops,
+        lambda x: F.layer_norm(x, x.shape[-1:], eps=1e-5),
+        lambda x: (
+            (x - x.mean(-1, keepdim=True))
+            * torch.rsqrt(x.var(-1, correction=0, keepdim=True) + 1e-5)
+        ),
+    ],
+    "ch07.pre_ln": [
+        lambda x, f, norm: f(norm(x)) + x,
+        lambda x, f, norm: torch.add(x, f.forward(norm.forward(x))),
+    ],
+    "ch07.feed_forward": [
+        lambda x, W1, b1, W2, b2: F.linear(F.relu(F.linear(x, W1.T, b1)), W2.T, b2),
+        lambda x, W1, b1, W2, b2: (
+            torch.einsum("...f,fd->...d", (x @ W1 + b1).clamp(min=0), W2) + b2
+        ),
+    ],
+    "ch07.shift_right": [
+        _shift_in_place,
+        lambda t, bos: F.pad(t[:, :-1], (1, 0), value=bos),
+        lambda t, bos: [[bos] + row[:-1] for row in t.tolist()],
+    ],
     "ch07.count_parameters": [_count, lambda d, h, f: float(_count(d, h, f))],
 }

@@ -1,4 +1,5 @@
 """Classic wrong answers (and correct alternatives) for the chapter 08 exercises."""
+
 import torch
 
 
@@ -53,8 +54,13 @@ WRONG = {
         (lambda w, vocab: _wordpiece(w, vocab, on_failure="stay"), "never ends"),
         (_wordpiece_no_lookup_loop, "did not finish"),
         (lambda w, vocab: " ".join(_wordpiece(w, vocab)), "list of strings"),
-        (lambda w, vocab: ["##" + p if not p.startswith("##") and p != "[UNK]" else p for p in _wordpiece(w, vocab)],
-         "wordpiece("),
+        (
+            lambda w, vocab: [
+                "##" + p if not p.startswith("##") and p != "[UNK]" else p
+                for p in _wordpiece(w, vocab)
+            ],
+            "wordpiece(",
+        ),
     ],
     "ch08.segment_ids": [
         (lambda a, b: [0] * (a + 1) + [1] * (b + 2), "closes sentence A"),
@@ -71,17 +77,23 @@ WRONG = {
         (lambda ids, tt, W, S, P, ln: ln(W[ids] + S[tt]), "forgot the position"),
         (lambda ids, tt, W, S, P, ln: W[ids] + S[tt] + P[: ids.shape[1]], "forgot the LayerNorm"),
         (lambda ids, tt, W, S, P, ln: ln(W[ids]) + S[tt] + P[: ids.shape[1]], "after the sum"),
-        (lambda ids, tt, W, S, P, ln: ln(W[ids] + tt[..., None] + P[: ids.shape[1]]), "constant shift"),
+        (
+            lambda ids, tt, W, S, P, ln: ln(W[ids] + tt[..., None] + P[: ids.shape[1]]),
+            "constant shift",
+        ),
         (lambda ids, tt, W, S, P, ln: ln(W[ids] + S[tt] + P[ids]), "with the token ids"),
         (lambda ids, tt, W, S, P, ln: ln(W[ids] + S[1 - tt] + P[: ids.shape[1]]), "swapped"),
-        (lambda ids, tt, W, S, P, ln: ln(W[ids] + S[tt] + P[1: ids.shape[1] + 1]), "position 0"),
+        (lambda ids, tt, W, S, P, ln: ln(W[ids] + S[tt] + P[1 : ids.shape[1] + 1]), "position 0"),
     ],
     "ch08.count_parameters": [
         (lambda V, H, L, I, P, S: _count(V, H, L, I, P, S) - (P + S) * H, "position and segment"),
         (lambda V, H, L, I, P, S: _count(V, H, L, I, P, S) - (H * H + H), "pooler"),
         (lambda V, H, L, I, P, S: _count(V, H, L, I, P, S) - 2 * H - 4 * H * L, "LayerNorms"),
         (lambda V, H, L, I, P, S: _count(V, H, L, I, P, S) - L * (5 * H + I) - H, "biases"),
-        (lambda V, H, L, I, P, S: _count(V, H, L, I, P, S) + H * H + 3 * H + V + 2 * H + 2, "pretraining heads"),
+        (
+            lambda V, H, L, I, P, S: _count(V, H, L, I, P, S) + H * H + 3 * H + V + 2 * H + 2,
+            "pretraining heads",
+        ),
         (lambda V, H, L, I, P, S: _count(V, H, 1, I, P, S), "one encoder layer"),
         (lambda V, H, L, I, P, S: _count(V, H, L, I, P, S) - 2 * H, "after the embeddings"),
     ],
@@ -89,11 +101,18 @@ WRONG = {
 
 CORRECT = {
     "ch08.wordpiece": [_wordpiece_recursive, lambda w, vocab: tuple(_wordpiece(w, set(vocab)))],
-    "ch08.segment_ids": [lambda a, b: torch.cat([torch.zeros(a + 2, dtype=torch.long), torch.ones(b + 1, dtype=torch.long)]),
-                         lambda a, b: [int(i > a + 1) for i in range(a + b + 3)],
-                         lambda a, b: torch.arange(a + b + 3) >= a + 2],
-    "ch08.input_embedding": [lambda ids, tt, W, S, P, ln: ln(torch.nn.functional.embedding(ids, W) + S[tt]
-                                                             + P[torch.arange(ids.shape[1])][None]),
-                             lambda ids, tt, W, S, P, ln: ln.forward(W[ids] + S[tt] + P[: ids.size(1)].unsqueeze(0))],
+    "ch08.segment_ids": [
+        lambda a, b: torch.cat(
+            [torch.zeros(a + 2, dtype=torch.long), torch.ones(b + 1, dtype=torch.long)]
+        ),
+        lambda a, b: [int(i > a + 1) for i in range(a + b + 3)],
+        lambda a, b: torch.arange(a + b + 3) >= a + 2,
+    ],
+    "ch08.input_embedding": [
+        lambda ids, tt, W, S, P, ln: ln(
+            torch.nn.functional.embedding(ids, W) + S[tt] + P[torch.arange(ids.shape[1])][None]
+        ),
+        lambda ids, tt, W, S, P, ln: ln.forward(W[ids] + S[tt] + P[: ids.size(1)].unsqueeze(0)),
+    ],
     "ch08.count_parameters": [_count, lambda V, H, L, I, P, S: float(_count(V, H, L, I, P, S))],
 }

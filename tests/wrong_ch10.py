@@ -1,4 +1,5 @@
 """Classic wrong answers (and correct alternatives) for the chapter 10 exercises."""
+
 import numpy as np
 import torch
 
@@ -43,7 +44,7 @@ def _entities(tags, typed=True):
 
 def _entity_scores(gold, predicted, typed=True, tokens=False):
     right = n_pred = n_gold = 0
-    for g, p in zip(gold, predicted):
+    for g, p in zip(gold, predicted, strict=True):
         if tokens:
             g = {(k, t) for k, t in enumerate(g) if t != "O"}
             p = {(k, t) for k, t in enumerate(p) if t != "O"}
@@ -54,7 +55,8 @@ def _entity_scores(gold, predicted, typed=True, tokens=False):
     return precision, recall, 2 * precision * recall / (precision + recall)
 
 
-def _f1_pooled(gold, predicted):  # one set of entities for all sentences: positions collide across sentences
+def _f1_pooled(gold, predicted):
+    # one set of entities for all sentences: positions collide across sentences
     g = set().union(*(_entities(t) for t in gold))
     p = set().union(*(_entities(t) for t in predicted))
     precision, recall = len(g & p) / len(p), len(g & p) / len(g)
@@ -71,15 +73,17 @@ def _f1_unclosed(gold, predicted):  # forgets the entity still open when the sen
             if tag.startswith("B-"):
                 start = n
         return found
+
     right = n_pred = n_gold = 0
-    for g, p in zip(gold, predicted):
+    for g, p in zip(gold, predicted, strict=True):
         g, p = entities(g), entities(p)
         right, n_pred, n_gold = right + len(g & p), n_pred + len(p), n_gold + len(g)
     precision, recall = right / n_pred, right / n_gold
     return 2 * precision * recall / (precision + recall) if right else 0.0
 
 
-def _f1_flat(gold, predicted):  # correct: sentences joined with an "O" between them (no entity crosses it)
+def _f1_flat(gold, predicted):
+    # correct: sentences joined with an "O" between them (no entity crosses it)
     flat_g = [t for s in gold for t in [*s, "O"]]
     flat_p = [t for s in predicted for t in [*s, "O"]]
     return _entity_scores([flat_g], [flat_p])[2]
@@ -96,7 +100,10 @@ def _span_loops(s, e, max_len):  # correct: ties broken towards the LAST best pa
 
 WRONG = {
     "ch10.cls_logits": [
-        (lambda T, Wp, bp, W, b: torch.tanh(T.mean(1) @ Wp.T + bp) @ W.T + b, "averaged all the tokens"),
+        (
+            lambda T, Wp, bp, W, b: torch.tanh(T.mean(1) @ Wp.T + bp) @ W.T + b,
+            "averaged all the tokens",
+        ),
         (lambda T, Wp, bp, W, b: torch.tanh(T[:, -1] @ Wp.T + bp) @ W.T + b, "last position"),
         (lambda T, Wp, bp, W, b: (T[:, 0] @ Wp.T + bp) @ W.T + b, "tanh"),
         (lambda T, Wp, bp, W, b: torch.tanh(T @ Wp.T + bp) @ W.T + b, "One label per SEQUENCE"),
@@ -105,9 +112,20 @@ WRONG = {
         (lambda w, l: _align(w, l, every_piece=True), "every piece"),
         (lambda w, l: _align(w, l, special=0), "0 is a real tag"),
         (lambda w, l: _align(w, l, first=False), "LAST piece"),
-        (lambda w, l: [-100 if x is None else l[x] if n == 0 or w[n - 1] != x else 0 for n, x in enumerate(w)], "not 0"),
-        (lambda w, l: [-100 if x is None or (n and w[n - 1] == x) else l[n] if n < len(l) else l[x]
-                       for n, x in enumerate(w)], "by its word"),
+        (
+            lambda w, l: [
+                -100 if x is None else l[x] if n == 0 or w[n - 1] != x else 0
+                for n, x in enumerate(w)
+            ],
+            "not 0",
+        ),
+        (
+            lambda w, l: [
+                -100 if x is None or (n and w[n - 1] == x) else l[n] if n < len(l) else l[x]
+                for n, x in enumerate(w)
+            ],
+            "by its word",
+        ),
         (lambda w, l: list(l), "one per word"),
     ],
     "ch10.best_span": [
@@ -126,8 +144,18 @@ WRONG = {
         (lambda g, p: _entity_scores(g, p)[0], "precision"),
         (lambda g, p: _entity_scores(g, p)[1], "recall"),
         (_f1_pooled, "sentence by sentence"),
-        (lambda g, p: sum(_entity_scores([a], [b])[2] if _entities(a) and _entities(b) and _entities(a) & _entities(b)
-                          else 0.0 for a, b in zip(g, p)) / len(g), "averaged the F1 of each sentence"),
+        (
+            lambda g, p: (
+                sum(
+                    _entity_scores([a], [b])[2]
+                    if _entities(a) and _entities(b) and _entities(a) & _entities(b)
+                    else 0.0
+                    for a, b in zip(g, p, strict=True)
+                )
+                / len(g)
+            ),
+            "averaged the F1 of each sentence",
+        ),
         (lambda g, p: _entity_scores([t[:-1] for t in g], [t[:-1] for t in p])[2], "entity F1 ="),
         (_f1_unclosed, "ZeroDivisionError"),
     ],
@@ -135,22 +163,48 @@ WRONG = {
         (lambda tr, te: (te == torch.bincount(te).argmax()).float().mean().item(), "TEST labels"),
         (lambda tr, te: torch.bincount(tr).max().item() / len(tr), "training set"),
         (lambda tr, te: (te == 1).float().mean().item(), "whatever the data"),
-        (lambda tr, te: (te == torch.bincount(tr).argmax()).sum().item(), "number of right answers"),
-        (lambda tr, te: 100 * (te == torch.bincount(tr).argmax()).float().mean().item(), "percentage"),
+        (
+            lambda tr, te: (te == torch.bincount(tr).argmax()).sum().item(),
+            "number of right answers",
+        ),
+        (
+            lambda tr, te: 100 * (te == torch.bincount(tr).argmax()).float().mean().item(),
+            "percentage",
+        ),
         (lambda tr, te: 0.375, "majority_accuracy("),
     ],
 }
 
 CORRECT = {
-    "ch10.cls_logits": [lambda T, Wp, bp, W, b: torch.nn.functional.linear(torch.tanh(torch.nn.functional.linear(
-        T[:, 0, :], Wp, bp)), W, b), lambda T, Wp, bp, W, b: torch.einsum("bh,ch->bc", torch.tanh(
-            torch.einsum("bh,kh->bk", T.select(1, 0), Wp) + bp), W) + b],
-    "ch10.align_labels": [lambda w, l: [-100 if x is None or (n and w[n - 1] == x) else l[x] for n, x in enumerate(w)],
-                          lambda w, l: torch.tensor([-100 if x is None or (n and w[n - 1] == x) else l[x]
-                                                     for n, x in enumerate(w)])],
-    "ch10.best_span": [_span_loops, lambda s, e, m: tuple(torch.tensor(_span(s.tolist(), e.tolist(), m)))],
+    "ch10.cls_logits": [
+        lambda T, Wp, bp, W, b: torch.nn.functional.linear(
+            torch.tanh(torch.nn.functional.linear(T[:, 0, :], Wp, bp)), W, b
+        ),
+        lambda T, Wp, bp, W, b: (
+            torch.einsum(
+                "bh,ch->bc", torch.tanh(torch.einsum("bh,kh->bk", T.select(1, 0), Wp) + bp), W
+            )
+            + b
+        ),
+    ],
+    "ch10.align_labels": [
+        lambda w, l: [
+            -100 if x is None or (n and w[n - 1] == x) else l[x] for n, x in enumerate(w)
+        ],
+        lambda w, l: torch.tensor(
+            [-100 if x is None or (n and w[n - 1] == x) else l[x] for n, x in enumerate(w)]
+        ),
+    ],
+    "ch10.best_span": [
+        _span_loops,
+        lambda s, e, m: tuple(torch.tensor(_span(s.tolist(), e.tolist(), m))),
+    ],
     "ch10.entity_f1": [_f1_flat, lambda g, p: torch.tensor(_entity_scores(g, p)[2])],
-    "ch10.majority_accuracy": [lambda tr, te: float(np.mean(te.numpy() == np.bincount(tr.numpy()).argmax())),
-                               lambda tr, te: (te == tr.mode().values).double().mean(),
-                               lambda tr, te: sum(int(t) == max(set(tr.tolist()), key=tr.tolist().count) for t in te) / len(te)],
+    "ch10.majority_accuracy": [
+        lambda tr, te: float(np.mean(te.numpy() == np.bincount(tr.numpy()).argmax())),
+        lambda tr, te: (te == tr.mode().values).double().mean(),
+        lambda tr, te: (
+            sum(int(t) == max(set(tr.tolist()), key=tr.tolist().count) for t in te) / len(te)
+        ),
+    ],
 }

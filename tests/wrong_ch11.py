@@ -1,4 +1,5 @@
 """Classic wrong answers (and correct alternatives) for the chapter 11 exercises."""
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -74,11 +75,12 @@ def _electra_column_major(original, chosen, samples):
     return (corrupted.T != original).long()
 
 
-def _electra_loops(original, chosen, samples):  # correct: a Python loop over the positions, booleans
+def _electra_loops(original, chosen, samples):
+    # correct: a Python loop over the positions, booleans
     out, k = [], 0
-    for row, picks in zip(original.tolist(), chosen.tolist()):
+    for row, picks in zip(original.tolist(), chosen.tolist(), strict=True):
         labels = []
-        for token, picked in zip(row, picks):
+        for token, picked in zip(row, picks, strict=True):
             if picked:
                 labels.append(int(samples[k]) != token)
                 k += 1
@@ -125,22 +127,51 @@ WRONG = {
         (lambda o, c, s: torch.zeros_like(o), "labels"),
     ],
     "ch11.t5_span_corruption": [
-        (lambda words, spans: _t5(words, spans, sentinels=False), "The target needs the sentinels too"),
+        (
+            lambda words, spans: _t5(words, spans, sentinels=False),
+            "The target needs the sentinels too",
+        ),
         (lambda words, spans: _t5(words, spans, final=False), "one more sentinel"),
         (lambda words, spans: _t5(words, spans, per_token=True), "ONE sentinel"),
         (lambda words, spans: _t5(words, spans, one_sentinel=True), "its own sentinel"),
         (lambda words, spans: _t5(words, [(a, b + 1) for a, b in spans]), "excluded"),
         (lambda words, spans: _t5(words, spans)[::-1], "Swapped"),
-        (lambda words, spans: (" ".join(_t5(words, spans)[0]), " ".join(_t5(words, spans)[1])), "lists of words"),
+        (
+            lambda words, spans: (" ".join(_t5(words, spans)[0]), " ".join(_t5(words, spans)[1])),
+            "lists of words",
+        ),
     ],
     "ch11.causal_lm_loss": [
         (lambda logits, ids: F.cross_entropy(logits.flatten(0, 1), ids.flatten()), "No shift"),
-        (lambda logits, ids: F.cross_entropy(logits[:, 1:].flatten(0, 1), ids[:, :-1].flatten()), "wrong way"),
-        (lambda logits, ids: F.cross_entropy(logits[:, :-1].flatten(0, 1), ids[:, 1:].flatten(), reduction="sum"), "summed"),
-        (lambda logits, ids: F.cross_entropy(logits[:, :-1].softmax(-1).flatten(0, 1), ids[:, 1:].flatten()), "softmax"),
-        (lambda logits, ids: F.cross_entropy(logits[:, :-1].flatten(0, 1), ids[:, 1:].flatten(), reduction="sum")
-         / logits.shape[0], "batch size only"),
-        (lambda logits, ids: F.cross_entropy(logits[:, :-1].transpose(1, 2), ids[:, 1:], reduction="none"), "one number"),
+        (
+            lambda logits, ids: F.cross_entropy(logits[:, 1:].flatten(0, 1), ids[:, :-1].flatten()),
+            "wrong way",
+        ),
+        (
+            lambda logits, ids: F.cross_entropy(
+                logits[:, :-1].flatten(0, 1), ids[:, 1:].flatten(), reduction="sum"
+            ),
+            "summed",
+        ),
+        (
+            lambda logits, ids: F.cross_entropy(
+                logits[:, :-1].softmax(-1).flatten(0, 1), ids[:, 1:].flatten()
+            ),
+            "softmax",
+        ),
+        (
+            lambda logits, ids: (
+                F.cross_entropy(logits[:, :-1].flatten(0, 1), ids[:, 1:].flatten(), reduction="sum")
+                / logits.shape[0]
+            ),
+            "batch size only",
+        ),
+        (
+            lambda logits, ids: F.cross_entropy(
+                logits[:, :-1].transpose(1, 2), ids[:, 1:], reduction="none"
+            ),
+            "one number",
+        ),
     ],
     "ch11.top_k_routing": [
         (lambda logits, k: _gates(logits, k, renormalise=False), "did not renormalise"),
@@ -153,13 +184,23 @@ WRONG = {
 }
 
 CORRECT = {
-    "ch11.prefix_mask": [_prefix_loops, lambda size, p: np.tril(np.ones((size, size), dtype=bool)) | (np.arange(size) < p)],
-    "ch11.albert_embedding_params": [lambda V, E, H: [V * E + E * H, V * H],
-                                     lambda V, E, H: (torch.tensor(E * (V + H)), np.int64(V * H))],
+    "ch11.prefix_mask": [
+        _prefix_loops,
+        lambda size, p: np.tril(np.ones((size, size), dtype=bool)) | (np.arange(size) < p),
+    ],
+    "ch11.albert_embedding_params": [
+        lambda V, E, H: [V * E + E * H, V * H],
+        lambda V, E, H: (torch.tensor(E * (V + H)), np.int64(V * H)),
+    ],
     "ch11.electra_labels": [_electra_loops, lambda o, c, s: o.masked_scatter(c, s).ne(o).int()],
     "ch11.t5_span_corruption": [_t5_by_mask, lambda w, s: tuple(map(tuple, _t5(w, s)))],
-    "ch11.causal_lm_loss": [lambda logits, ids: F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]),
-                                                                ids[:, 1:].reshape(-1)).float(),
-                            lambda logits, ids: -torch.log_softmax(logits[:, :-1], -1).gather(-1, ids[:, 1:, None]).mean()],
+    "ch11.causal_lm_loss": [
+        lambda logits, ids: F.cross_entropy(
+            logits[:, :-1].reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1)
+        ).float(),
+        lambda logits, ids: (
+            -torch.log_softmax(logits[:, :-1], -1).gather(-1, ids[:, 1:, None]).mean()
+        ),
+    ],
     "ch11.top_k_routing": [_gates_masked_softmax, lambda logits, k: _gates(logits.float(), k)],
 }

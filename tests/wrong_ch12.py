@@ -1,4 +1,5 @@
 """Classic wrong answers (and correct alternatives) for the chapter 12 exercises."""
+
 import math
 
 import numpy as np
@@ -18,14 +19,20 @@ WRONG = {
         (lambda L, d, h: 2 * L * L * d, "four projections"),
         (lambda L, d, h: 3 * L * d * d + 2 * L * L * d, "forgot the output projection"),
         (lambda L, d, h: 4 * L * d * d + L * L * d, "weighted sum of the values"),
-        (lambda L, d, h: 4 * L * d * d + 2 * h * L * L * d, "multiplied the attention part by the number of heads"),
+        (
+            lambda L, d, h: 4 * L * d * d + 2 * h * L * L * d,
+            "multiplied the attention part by the number of heads",
+        ),
         (lambda L, d, h: 2 * (4 * L * d * d + 2 * L * L * d), "counted FLOPs"),
     ],
     "ch12.doubling_ratio": [
         (lambda L, d: 4, "only for the L² part"),
         (lambda L, d: 2.0, "linear cost"),
         (lambda L, d: 8, "nothing grows eightfold"),
-        (lambda L, d: (4 * L * d * d + 2 * L * L * d) / (4 * 2 * L * d * d + 2 * 4 * L * L * d), "Upside down"),
+        (
+            lambda L, d: (4 * L * d * d + 2 * L * L * d) / (4 * 2 * L * d * d + 2 * 4 * L * L * d),
+            "Upside down",
+        ),
         (lambda L, d: (8 * L * d + 8 * L * L * d) / (4 * L * d + 2 * L * L * d), "not L·d_model"),
     ],
     "ch12.new_position_parameters": [
@@ -36,7 +43,10 @@ WRONG = {
         (lambda H, layers, old, new: 393216, "new_position_parameters("),
     ],
     "ch12.loss_positions": [
-        (lambda lengths, max_len, p, m: p * m * sum(n - 3 for n in lengths), "ALL chosen positions"),
+        (
+            lambda lengths, max_len, p, m: p * m * sum(n - 3 for n in lengths),
+            "ALL chosen positions",
+        ),
         (lambda lengths, max_len, p, m: p * sum(lengths), "subtract 3"),
         (lambda lengths, max_len, p, m: p * len(lengths) * max_len, "count the real tokens"),
         (lambda lengths, max_len, p, m: p * len(lengths) * (max_len - 3), "own length"),
@@ -45,12 +55,25 @@ WRONG = {
 }
 
 CORRECT = {
-    "ch12.qk_std": [lambda d_k, s: [d_k**0.5 * s * s, s * s], lambda d_k, s: torch.tensor([math.sqrt(d_k) * s**2, s**2]),
-                    lambda d_k, s: (np.float64(math.sqrt(d_k * s**4)), np.array([s**2]))],
-    "ch12.attention_macs": [lambda L, d, h: 4 * L * d**2 + 2 * L**2 * d,
-                            lambda L, d, h: float(3 * L * d * d + h * (2 * L * L * (d // h)) + L * d * d + 0 * h)],
-    "ch12.doubling_ratio": [lambda L, d: (4 * d + 4 * L) / (2 * d + L), lambda L, d: torch.tensor((4 * d + 4 * L) / (2 * d + L))],
-    "ch12.new_position_parameters": [lambda H, layers, old, new: H * (new - old), lambda H, layers, old, new: np.int64(H * new - H * old)],
-    "ch12.loss_positions": [lambda lengths, max_len, p, m: sum(p * (n - 3) for n in lengths),
-                            lambda lengths, max_len, p, m: torch.tensor(lengths).sub(3).sum() * p],
+    "ch12.qk_std": [
+        lambda d_k, s: [d_k**0.5 * s * s, s * s],
+        lambda d_k, s: torch.tensor([math.sqrt(d_k) * s**2, s**2]),
+        lambda d_k, s: (np.float64(math.sqrt(d_k * s**4)), np.array([s**2])),
+    ],
+    "ch12.attention_macs": [
+        lambda L, d, h: 4 * L * d**2 + 2 * L**2 * d,
+        lambda L, d, h: float(3 * L * d * d + h * (2 * L * L * (d // h)) + L * d * d + 0 * h),
+    ],
+    "ch12.doubling_ratio": [
+        lambda L, d: (4 * d + 4 * L) / (2 * d + L),
+        lambda L, d: torch.tensor((4 * d + 4 * L) / (2 * d + L)),
+    ],
+    "ch12.new_position_parameters": [
+        lambda H, layers, old, new: H * (new - old),
+        lambda H, layers, old, new: np.int64(H * new - H * old),
+    ],
+    "ch12.loss_positions": [
+        lambda lengths, max_len, p, m: sum(p * (n - 3) for n in lengths),
+        lambda lengths, max_len, p, m: torch.tensor(lengths).sub(3).sum() * p,
+    ],
 }

@@ -3,6 +3,7 @@
 ``run_check("chNN.name", answer, hidden=False)`` returns a ``CheckResult`` instead of printing
 (never raises); ``hidden=True`` runs the grader's variants, which no notebook shows.
 """
+
 import importlib
 import pkgutil
 

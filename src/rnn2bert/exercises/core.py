@@ -23,6 +23,7 @@ Every call of the student's code runs under a time limit (``TIME_LIMIT_S``), its
 become messages, its inputs are copies, and the random state of torch, numpy and ``random``
 is the same after a check as before it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -44,7 +45,8 @@ from typing import Any, Callable, Sequence
 import torch
 
 RESULTS_ENV = "RNN2BERT_RESULTS"
-TIME_LIMIT_S = float(os.environ.get("RNN2BERT_CHECK_TIME_LIMIT", "5"))  # CPU seconds per call of the student's code
+# CPU seconds per call of the student's code
+TIME_LIMIT_S = float(os.environ.get("RNN2BERT_CHECK_TIME_LIMIT", "5"))
 WALL_FACTOR = 12  # ... and at most this many times as long on the clock
 STATUSES = ("passed", "failed", "not attempted", "error")
 
@@ -111,6 +113,7 @@ def exercise(id: str, title_en: str, title_zh: str):
 
 # ---- running the student's code ------------------------------------------------------------
 
+
 def _copy_argument(x: Any) -> Any:
     if isinstance(x, torch.Tensor):
         return x.detach().clone()
@@ -156,10 +159,14 @@ def _call_with_limit(fn: Callable, args: tuple, kwargs: dict, seconds: float) ->
     wall = seconds * WALL_FACTOR
     main = threading.current_thread() is threading.main_thread()
     if main and hasattr(signal, "setitimer"):
+
         def alarm(signum, frame):
             raise _TimeUp
 
-        timers = ((signal.ITIMER_PROF, signal.SIGPROF, seconds), (signal.ITIMER_REAL, signal.SIGALRM, wall))
+        timers = (
+            (signal.ITIMER_PROF, signal.SIGPROF, seconds),
+            (signal.ITIMER_REAL, signal.SIGALRM, wall),
+        )
         saved = []
         start = time.monotonic()
         for which, signum, limit in timers:
@@ -204,10 +211,13 @@ def _call_with_limit(fn: Callable, args: tuple, kwargs: dict, seconds: float) ->
 def _where(e: BaseException) -> str:
     """The innermost line of the student's code in a traceback (not torch's, not ours)."""
     here = os.path.dirname(os.path.abspath(__file__))
-    frames = [f for f in traceback.extract_tb(e.__traceback__)
-              if not os.path.abspath(f.filename).startswith(here)
-              and f"{os.sep}site-packages{os.sep}" not in f.filename
-              and f"{os.sep}torch{os.sep}" not in f.filename]
+    frames = [
+        f
+        for f in traceback.extract_tb(e.__traceback__)
+        if not os.path.abspath(f.filename).startswith(here)
+        and f"{os.sep}site-packages{os.sep}" not in f.filename
+        and f"{os.sep}torch{os.sep}" not in f.filename
+    ]
     if not frames:
         return ""
     f = frames[-1]
@@ -230,15 +240,20 @@ class Student:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         args = tuple(_copy_argument(a) for a in args)
         kwargs = {k: _copy_argument(v) for k, v in kwargs.items()}
-        self.last_call = ", ".join([describe(a) for a in args] + [f"{k}={describe(v)}" for k, v in kwargs.items()])
+        self.last_call = ", ".join(
+            [describe(a) for a in args] + [f"{k}={describe(v)}" for k, v in kwargs.items()]
+        )
         try:
             result = _call_with_limit(self.fn, args, kwargs, self.time_limit)
         except _TimeUp:
             raise StudentError(
-                f"Your function did not finish within {self.time_limit:g} s of computing (called with {self.last_call}): "
+                f"Your function did not finish within {self.time_limit:g} s of computing (called "
+                f"with {self.last_call}): "
                 "is there a loop that never ends?",
-                f"你的函数计算了 {self.time_limit:g} 秒仍没有结束(输入为 {self.last_call})：是不是有一个停不下来的循环？",
-                "time_limit") from None
+                f"你的函数计算了 {self.time_limit:g} 秒仍没有结束(输入为 {self.last_call})："
+                "是不是有一个停不下来的循环？",
+                "time_limit",
+            ) from None
         except NotImplementedError:
             raise NotAttempted from None
         except Mistake:
@@ -246,19 +261,27 @@ class Student:
         except RecursionError:
             raise StudentError(
                 f"Your function recursed without end (called with {self.last_call}).",
-                f"你的函数无限递归了(输入为 {self.last_call})。", "raised_exception") from None
+                f"你的函数无限递归了(输入为 {self.last_call})。",
+                "raised_exception",
+            ) from None
         except Exception as e:
             where = _where(e)
             text = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
             raise StudentError(
                 f"Your function raised {type(e).__name__}{': ' + text if text else ''}{where}, "
                 f"when called with {self.last_call}.",
-                f"你的函数抛出了 {type(e).__name__}{'：' + text if text else ''}{where}，输入为 {self.last_call}。",
-                "raised_exception") from None
+                f"你的函数抛出了 {type(e).__name__}{'：' + text if text else ''}{where}，输入为 "
+                f"{self.last_call}。",
+                "raised_exception",
+            ) from None
         if result is None:
-            raise Mistake(f"Your function returned None (called with {self.last_call}): did you forget to `return` "
-                          "the result?",
-                          f"你的函数返回了 None(输入为 {self.last_call})：是不是忘了 `return` 结果？", "returned_none")
+            raise Mistake(
+                f"Your function returned None (called with {self.last_call}): did you forget to "
+                "`return` "
+                "the result?",
+                f"你的函数返回了 None(输入为 {self.last_call})：是不是忘了 `return` 结果？",
+                "returned_none",
+            )
         return result
 
 
@@ -272,16 +295,23 @@ def _last_call() -> str:
 def _validate_answer(answer: Any) -> None:
     if answer is None:
         raise StudentError(
-            "You passed None instead of your function: pass the function itself, e.g. check(\"chNN.name\", my_function) "
+            "You passed None instead of your function: pass the function itself, e.g. "
+            'check("chNN.name", my_function) '
             "(did its cell run? does it end with a value instead of a `def`?).",
-            "你传入的是 None 而不是你的函数：应传入函数本身，例如 check(\"chNN.name\", my_function)"
-            "(它所在的单元格运行了吗？)。", "not_a_function")
+            '你传入的是 None 而不是你的函数：应传入函数本身，例如 check("chNN.name", my_function)'
+            "(它所在的单元格运行了吗？)。",
+            "not_a_function",
+        )
     if not callable(answer):
         raise StudentError(
-            f"check expects your function itself, got {type(answer).__name__} ({describe(answer)}): pass the function, "
+            f"check expects your function itself, got {type(answer).__name__} "
+            f"({describe(answer)}): pass the function, "
             "without calling it (my_function, not my_function(...)).",
-            f"check 需要的是你的函数本身，却得到 {type(answer).__name__}({describe(answer)})：传入函数即可，"
-            "不要调用它(写 my_function，而不是 my_function(...))。", "not_a_function")
+            f"check 需要的是你的函数本身，却得到 {type(answer).__name__}({describe(answer)})："
+            "传入函数即可，"
+            "不要调用它(写 my_function，而不是 my_function(...))。",
+            "not_a_function",
+        )
 
 
 @contextlib.contextmanager
@@ -291,6 +321,7 @@ def _random_state_kept():
     torch_state = torch.random.get_rng_state()
     try:
         import numpy
+
         np_state = numpy.random.get_state()
     except Exception:  # numpy missing or broken: nothing to keep
         numpy, np_state = None, None
@@ -304,7 +335,8 @@ def _random_state_kept():
 
 
 def _slug(text: str) -> str:
-    """A short name from the first clause of an English message: 'You forgot the tanh: …' → 'forgot_the_tanh'."""
+    """A short name from the first clause of an English message:
+    'You forgot the tanh: …' → 'forgot_the_tanh'."""
     clause = re.split(r"[:;.,(]", text, maxsplit=1)[0]
     words = re.findall(r"[A-Za-z0-9_√²]+", clause.lower())
     words = [w for w in words if w not in {"you", "your", "the", "a", "an"}][:6]
@@ -315,8 +347,13 @@ def run_check(exercise_id: str, answer: Any, hidden: bool = False) -> CheckResul
     """Check ``answer`` for ``exercise_id``; never raises, never prints, records nothing."""
     if exercise_id not in REGISTRY:
         known = ", ".join(sorted(REGISTRY))
-        return CheckResult(exercise_id, "error", f"Unknown exercise {exercise_id!r}. Known: {known}\n"
-                           f"没有这道练习 {exercise_id!r}。已有：{known}", "unknown_exercise")
+        return CheckResult(
+            exercise_id,
+            "error",
+            f"Unknown exercise {exercise_id!r}. Known: {known}\n"
+            f"没有这道练习 {exercise_id!r}。已有：{known}",
+            "unknown_exercise",
+        )
     checker = REGISTRY[exercise_id].checker
     takes_hidden = len(inspect.signature(checker).parameters) >= 2
     out = io.StringIO()
@@ -331,26 +368,41 @@ def run_check(exercise_id: str, answer: Any, hidden: bool = False) -> CheckResul
             finally:
                 _CURRENT.pop()
     except NotAttempted:
-        return CheckResult(exercise_id, "not attempted",
-                           "Not attempted yet: the function still raises NotImplementedError. Replace "
-                           "`raise NotImplementedError` with your code and run the cell again.\n"
-                           "尚未作答：这个函数仍然抛出 NotImplementedError。把 `raise NotImplementedError` "
-                           "换成你的代码，再运行一次这个单元格。", None, out.getvalue())
+        return CheckResult(
+            exercise_id,
+            "not attempted",
+            "Not attempted yet: the function still raises NotImplementedError. Replace "
+            "`raise NotImplementedError` with your code and run the cell again.\n"
+            "尚未作答：这个函数仍然抛出 NotImplementedError。把 `raise NotImplementedError` "
+            "换成你的代码，再运行一次这个单元格。",
+            None,
+            out.getvalue(),
+        )
     except StudentError as m:
         return CheckResult(exercise_id, "error", f"{m.en}\n{m.zh}", m.name, out.getvalue())
     except Mistake as m:
         return CheckResult(exercise_id, "failed", f"{m.en}\n{m.zh}", m.name, out.getvalue())
     except _TimeUp:  # the alarm fired just outside the student's call
-        return CheckResult(exercise_id, "error", "Your function ran out of time.\n你的函数超时了。",
-                           "time_limit", out.getvalue())
+        return CheckResult(
+            exercise_id,
+            "error",
+            "Your function ran out of time.\n你的函数超时了。",
+            "time_limit",
+            out.getvalue(),
+        )
     except Exception as e:  # what the student's code returned broke the check itself
         text = f"{type(e).__name__}: {str(e).strip()[:200]}"
         call = student.last_call if student else ""
-        return CheckResult(exercise_id, "failed",
-                           f"The check could not use what your function returned (called with {call}): {text}. "
-                           "Return what the exercise asks for (a tensor, a number, a list …).\n"
-                           f"检查无法使用你的函数返回的结果(输入为 {call})：{text}。请按题目要求返回(张量、数、列表……)。",
-                           "unusable_result", out.getvalue())
+        return CheckResult(
+            exercise_id,
+            "failed",
+            f"The check could not use what your function returned (called with {call}): {text}. "
+            "Return what the exercise asks for (a tensor, a number, a list …).\n"
+            f"检查无法使用你的函数返回的结果(输入为 {call})：{text}。请按题目要求返回(张量、数、"
+            "列表……)。",
+            "unusable_result",
+            out.getvalue(),
+        )
     return CheckResult(exercise_id, "passed", "", None, out.getvalue())
 
 
@@ -359,7 +411,12 @@ def _record(exercise_id: str, status: str, message: str = "") -> None:
     path = os.environ.get(RESULTS_ENV)
     if path:
         with open(path, "a", encoding="utf-8") as f:
-            f.write(json.dumps({"id": exercise_id, "status": status, "message": message}, ensure_ascii=False) + "\n")
+            f.write(
+                json.dumps(
+                    {"id": exercise_id, "status": status, "message": message}, ensure_ascii=False
+                )
+                + "\n"
+            )
 
 
 def check(exercise_id: str, answer: Any) -> None:
@@ -378,8 +435,12 @@ def check(exercise_id: str, answer: Any) -> None:
         print(result.output, end="" if result.output.endswith("\n") else "\n")
     if result.status == "not attempted":
         _record(exercise_id, "not attempted")
-        print(f"… {exercise_id} — not attempted yet · 尚未作答: replace the `raise NotImplementedError` with your "
-              "code and run the cell again · 把 `raise NotImplementedError` 换成你的代码，再运行这个单元格。")
+        print(
+            f"… {exercise_id} — not attempted yet · 尚未作答: replace the `raise "
+            "NotImplementedError` with your "
+            "code and run the cell again · 把 `raise NotImplementedError` 换成你的代码，"
+            "再运行这个单元格。"
+        )
         return
     if result.status == "passed":
         _record(exercise_id, "passed")
@@ -417,26 +478,38 @@ def _as_tensor(x: Any) -> torch.Tensor:
 def as_tensor(x: Any, name: str) -> torch.Tensor:
     """Convert an answer to a float64 tensor, or explain why it cannot be one."""
     if x is None:
-        raise Mistake(f"{name} is None: did you forget to `return` it?",
-                      f"{name} 是 None：是不是忘了 `return`？", "returned_none")
+        raise Mistake(
+            f"{name} is None: did you forget to `return` it?",
+            f"{name} 是 None：是不是忘了 `return`？",
+            "returned_none",
+        )
     try:
         t = _as_tensor(x)
         if t.is_complex():
             raise TypeError("complex")
         return t.to(torch.float64)
     except Exception:
-        raise Mistake(f"{name} should be a tensor (or numbers), got {type(x).__name__}: {describe(x)}.",
-                      f"{name} 应该是张量(tensor)或数，却得到 {type(x).__name__}：{describe(x)}。", "wrong_type") from None
+        raise Mistake(
+            f"{name} should be a tensor (or numbers), got {type(x).__name__}: {describe(x)}.",
+            f"{name} 应该是张量(tensor)或数，却得到 {type(x).__name__}：{describe(x)}。",
+            "wrong_type",
+        ) from None
 
 
 def number(x: Any, name: str) -> float:
     """One number (int, float, numpy scalar, one-element tensor or array), or a message."""
     if x is None:
-        raise Mistake(f"{name} is None: did you forget to `return` it?", f"{name} 是 None：是不是忘了 `return`？",
-                      "returned_none")
+        raise Mistake(
+            f"{name} is None: did you forget to `return` it?",
+            f"{name} 是 None：是不是忘了 `return`？",
+            "returned_none",
+        )
     if isinstance(x, bool):
-        raise Mistake(f"{name} should be a number, got a bool ({x}).", f"{name} 应该是一个数，却得到布尔值({x})。",
-                      "wrong_type")
+        raise Mistake(
+            f"{name} should be a number, got a bool ({x}).",
+            f"{name} 应该是一个数，却得到布尔值({x})。",
+            "wrong_type",
+        )
     try:
         if isinstance(x, numbers.Real):
             return float(x)
@@ -445,8 +518,11 @@ def number(x: Any, name: str) -> float:
             raise TypeError
         return float(t.reshape(()))
     except Exception:
-        raise Mistake(f"{name} should be one number, got {type(x).__name__}: {describe(x)}.",
-                      f"{name} 应该是一个数，却得到 {type(x).__name__}：{describe(x)}。", "wrong_type") from None
+        raise Mistake(
+            f"{name} should be one number, got {type(x).__name__}: {describe(x)}.",
+            f"{name} 应该是一个数，却得到 {type(x).__name__}：{describe(x)}。",
+            "wrong_type",
+        ) from None
 
 
 def pair(result: Any, en: str, zh: str, numeric: bool = False) -> tuple[Any, Any]:
@@ -456,8 +532,11 @@ def pair(result: Any, en: str, zh: str, numeric: bool = False) -> tuple[Any, Any
         return result[0], result[1]
     if numeric and getattr(result, "shape", None) is not None and tuple(result.shape) == (2,):
         return result[0], result[1]  # a tensor or array of two numbers
-    raise Mistake(f"{en} Got {type(result).__name__}: {describe(result)}.",
-                  f"{zh}却得到 {type(result).__name__}：{describe(result)}。", "not_a_pair")
+    raise Mistake(
+        f"{en} Got {type(result).__name__}: {describe(result)}.",
+        f"{zh}却得到 {type(result).__name__}：{describe(result)}。",
+        "not_a_pair",
+    )
 
 
 def output_and_weights(result: Any) -> tuple[Any, Any]:
@@ -468,24 +547,38 @@ def output_and_weights(result: Any) -> tuple[Any, Any]:
 def boolean(x: Any, name: str) -> torch.Tensor:
     """A boolean mask, or a message naming the additive 0/−∞ or 0/1 float convention."""
     if x is None:
-        raise Mistake(f"{name} is None: did you forget to `return` it?", f"{name} 是 None：是不是忘了 `return`？",
-                      "returned_none")
+        raise Mistake(
+            f"{name} is None: did you forget to `return` it?",
+            f"{name} 是 None：是不是忘了 `return`？",
+            "returned_none",
+        )
     try:
         t = _as_tensor(x)
     except Exception:
-        raise Mistake(f"{name} should be a boolean tensor, got {type(x).__name__}: {describe(x)}.",
-                      f"{name} 应为布尔张量，却得到 {type(x).__name__}：{describe(x)}。", "wrong_type") from None
+        raise Mistake(
+            f"{name} should be a boolean tensor, got {type(x).__name__}: {describe(x)}.",
+            f"{name} 应为布尔张量，却得到 {type(x).__name__}：{describe(x)}。",
+            "wrong_type",
+        ) from None
     if t.dtype != torch.bool:
-        raise Mistake(f"{name} should be a boolean tensor (True = may attend), got dtype {t.dtype}. "
-                      "An additive 0/−∞ mask (or a 0/1 float mask) is another convention; this book uses booleans.",
-                      f"{name} 应为布尔张量(True 表示可以关注)，却得到 {t.dtype}。加性的 0/−∞ 掩码(或 0/1 浮点掩码)"
-                      "是另一种约定；本书使用布尔值。", "not_boolean")
+        raise Mistake(
+            f"{name} should be a boolean tensor (True = may attend), got dtype {t.dtype}. "
+            "An additive 0/−∞ mask (or a 0/1 float mask) is another convention; this book uses "
+            "booleans.",
+            f"{name} 应为布尔张量(True 表示可以关注)，却得到 {t.dtype}。加性的 0/−∞ 掩码(或 0/1 "
+            "浮点掩码)"
+            "是另一种约定；本书使用布尔值。",
+            "not_boolean",
+        )
     return t
 
 
 def close(a: torch.Tensor, b: torch.Tensor, atol: float = 1e-5, rtol: float = 1e-4) -> bool:
-    return a.shape == b.shape and bool(torch.allclose(a.to(torch.float64), b.to(torch.float64), atol=atol,
-                                                      rtol=rtol, equal_nan=False))
+    return a.shape == b.shape and bool(
+        torch.allclose(
+            a.to(torch.float64), b.to(torch.float64), atol=atol, rtol=rtol, equal_nan=False
+        )
+    )
 
 
 def _fmt(t: torch.Tensor) -> str:
@@ -493,9 +586,16 @@ def _fmt(t: torch.Tensor) -> str:
     return str(_rounded(values)) if t.is_floating_point() else str(values)
 
 
-def compare(got: Any, want: Any, name: str, wrong: Sequence[WrongAnswer] = (),
-            shape_hints: Sequence[WrongAnswer] = (), inputs: str | None = None,
-            atol: float = 1e-5, rtol: float = 1e-4) -> None:
+def compare(
+    got: Any,
+    want: Any,
+    name: str,
+    wrong: Sequence[WrongAnswer] = (),
+    shape_hints: Sequence[WrongAnswer] = (),
+    inputs: str | None = None,
+    atol: float = 1e-5,
+    rtol: float = 1e-4,
+) -> None:
     """Raise a ``Mistake`` unless ``got`` equals ``want``; name the mistake when one matches.
 
     ``wrong`` holds ``(value, en, zh[, name])`` for the values classic mistakes produce (a value may
@@ -512,14 +612,19 @@ def compare(got: Any, want: Any, name: str, wrong: Sequence[WrongAnswer] = (),
             if tuple(got.shape) == tuple(shape):
                 raise Mistake(en, zh, key)
         if got.numel() == want.numel() > 0 and close(got.reshape(want.shape), want, atol, rtol):
-            raise Mistake(f"{name} holds the right numbers but has shape {tuple(got.shape)}; expected "
-                          f"{tuple(want.shape)}: add or remove the missing axes.",
-                          f"{name} 的数值对了，但形状是 {tuple(got.shape)}，应为 {tuple(want.shape)}：请补上或去掉多余的维度。",
-                          "right_numbers_wrong_shape")
-        raise Mistake(f"{name} has shape {tuple(got.shape)}, expected {tuple(want.shape)}"
-                      f"{' (input: ' + where + ')' if where else ''}.",
-                      f"{name} 的形状是 {tuple(got.shape)}，应为 {tuple(want.shape)}"
-                      f"{'(输入：' + where + ')' if where else ''}。")
+            raise Mistake(
+                f"{name} holds the right numbers but has shape {tuple(got.shape)}; expected "
+                f"{tuple(want.shape)}: add or remove the missing axes.",
+                f"{name} 的数值对了，但形状是 {tuple(got.shape)}，应为 {tuple(want.shape)}："
+                "请补上或去掉多余的维度。",
+                "right_numbers_wrong_shape",
+            )
+        raise Mistake(
+            f"{name} has shape {tuple(got.shape)}, expected {tuple(want.shape)}"
+            f"{' (input: ' + where + ')' if where else ''}.",
+            f"{name} 的形状是 {tuple(got.shape)}，应为 {tuple(want.shape)}"
+            f"{'(输入：' + where + ')' if where else ''}。",
+        )
     if close(got, want, atol, rtol):
         return
     for entry in wrong:
@@ -529,13 +634,20 @@ def compare(got: Any, want: Any, name: str, wrong: Sequence[WrongAnswer] = (),
             value = as_tensor(value, name)
         except Exception:
             continue
-        if value.shape == got.shape and (close(got, value, atol, rtol)
-                                         or (torch.isnan(value).any() and torch.equal(value.isnan(), got.isnan())
-                                             and close(got.nan_to_num(), value.nan_to_num(), atol, rtol))):
+        if value.shape == got.shape and (
+            close(got, value, atol, rtol)
+            or (
+                torch.isnan(value).any()
+                and torch.equal(value.isnan(), got.isnan())
+                and close(got.nan_to_num(), value.nan_to_num(), atol, rtol)
+            )
+        ):
             raise Mistake(en, zh, key)
     if torch.isnan(got).any() or torch.isinf(got).any():
-        raise Mistake(f"{name} contains NaN or inf{' (input: ' + where + ')' if where else ''}.",
-                      f"{name} 中出现了 NaN 或 inf{'(输入：' + where + ')' if where else ''}。")
+        raise Mistake(
+            f"{name} contains NaN or inf{' (input: ' + where + ')' if where else ''}.",
+            f"{name} 中出现了 NaN 或 inf{'(输入：' + where + ')' if where else ''}。",
+        )
     diff = (got - want).abs() > atol + rtol * want.abs()
     index = tuple(int(i) for i in diff.nonzero()[0]) if diff.any() else ()
     err = float((got - want).abs().max())
@@ -544,11 +656,18 @@ def compare(got: Any, want: Any, name: str, wrong: Sequence[WrongAnswer] = (),
         shown_zh = f"应为 {_fmt(want)}，得到 {_fmt(got)}"
     else:
         at = f"[{', '.join(map(str, index))}]"
-        shown_en = f"at {name}{at} expected {float(want[index]):.4g}, got {float(got[index]):.4g} " \
-                   f"(largest difference {err:.3g})"
-        shown_zh = f"{name}{at} 应为 {float(want[index]):.4g}，得到 {float(got[index]):.4g}(最大差 {err:.3g})"
-    raise Mistake(f"{name} is wrong{' for the input ' + where if where else ''}: {shown_en}.",
-                  f"{name} 不对{'(输入：' + where + ')' if where else ''}：{shown_zh}。")
+        shown_en = (
+            f"at {name}{at} expected {float(want[index]):.4g}, got {float(got[index]):.4g} "
+            f"(largest difference {err:.3g})"
+        )
+        shown_zh = (
+            f"{name}{at} 应为 {float(want[index]):.4g}，得到 {float(got[index]):.4g}(最大差 "
+            f"{err:.3g})"
+        )
+    raise Mistake(
+        f"{name} is wrong{' for the input ' + where if where else ''}: {shown_en}.",
+        f"{name} 不对{'(输入：' + where + ')' if where else ''}：{shown_zh}。",
+    )
 
 
 def generator(seed: int, hidden: bool) -> torch.Generator:
@@ -556,8 +675,15 @@ def generator(seed: int, hidden: bool) -> torch.Generator:
     return torch.Generator().manual_seed(seed + (7919 if hidden else 0))
 
 
-def predictions(fn: Callable, cases: Sequence[tuple], want: Sequence[float], name: str,
-                wrong: Sequence[tuple] = (), rtol: float = 1e-6, atol: float = 1e-9) -> None:
+def predictions(
+    fn: Callable,
+    cases: Sequence[tuple],
+    want: Sequence[float],
+    name: str,
+    wrong: Sequence[tuple] = (),
+    rtol: float = 1e-6,
+    atol: float = 1e-9,
+) -> None:
     """Check a predict-then-verify answer: one number per case.
 
     ``wrong`` holds ``(formula, en, zh, name)``; a mistake is named when its formula reproduces
@@ -572,16 +698,19 @@ def predictions(fn: Callable, cases: Sequence[tuple], want: Sequence[float], nam
     def same(a: float, b: float) -> bool:
         return math.isclose(a, b, rel_tol=rtol, abs_tol=atol)
 
-    if all(same(g, w) for g, w in zip(got, want)):
+    if all(same(g, w) for g, w in zip(got, want, strict=True)):
         return
     for entry in wrong:
         formula, en, zh, key = _named(entry)
         try:
-            if all(same(g, float(formula(*case))) for g, case in zip(got, cases)):
+            if all(same(g, float(formula(*case))) for g, case in zip(got, cases, strict=True)):
                 raise Mistake(en, zh, key)
         except (ArithmeticError, ValueError, TypeError, OverflowError):
             continue
-    for case, g, w in zip(cases, got, want):
+    for case, g, w in zip(cases, got, want, strict=True):
         if not same(g, w):
             call = f"{name}({', '.join(map(repr, case))})"
-            raise Mistake(f"{call} returned {g:.6g}, expected {w:.6g}.", f"{call} 返回了 {g:.6g}，应为 {w:.6g}。")
+            raise Mistake(
+                f"{call} returned {g:.6g}, expected {w:.6g}.",
+                f"{call} 返回了 {g:.6g}，应为 {w:.6g}。",
+            )

@@ -15,6 +15,7 @@ For every ``solutions/<lang>/NN-slug.ipynb`` it writes ``exercises/<lang>/NN-slu
 Solution blocks must sit inside a function body, so that a student's "Run all" never stops
 at an exercise they have not tried yet.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,7 +26,7 @@ import nbformat
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 MD_BLOCK = re.compile(r"\n?<!-- BEGIN SOLUTION -->.*?<!-- END SOLUTION -->\n?", re.S)
-STUB = 'raise NotImplementedError  # TODO: your code here · 在此写你的代码'
+STUB = "raise NotImplementedError  # TODO: your code here · 在此写你的代码"
 
 
 def stub_code(source: str, where: str = "") -> str:
@@ -54,10 +55,11 @@ def stub_code(source: str, where: str = "") -> str:
 
 
 SOLUTIONS_NOTE = {
-    "en": "**Solutions** are in `solutions/en/{name}` of the book's repository (your teacher may hand them out "
-          "later). Try each exercise first: the checks tell you what is wrong.",
+    "en": "**Solutions** are in `solutions/en/{name}` of the book's repository (your teacher may "
+    "hand them out "
+    "later). Try each exercise first: the checks tell you what is wrong.",
     "zh": "**参考答案**在本书仓库的 `solutions/zh/{name}` 中（老师也可能稍后再发）。请先自己做："
-          "`check` 会告诉你错在哪里。",
+    "`check` 会告诉你错在哪里。",
 }
 
 
