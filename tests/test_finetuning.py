@@ -154,12 +154,8 @@ def test_align_labels():
         IGNORE,
         IGNORE,
     ]
-    assert align_labels([None, 0, 1, None], [1, 1]) == [
-        IGNORE,
-        1,
-        1,
-        IGNORE,
-    ]  # two words, same label
+    # two words, same label
+    assert align_labels([None, 0, 1, None], [1, 1]) == [IGNORE, 1, 1, IGNORE]
 
 
 def test_encode_words_with_wordpieces():

@@ -1,4 +1,5 @@
 """rnn2bert.pretraining: the masking rule, NSP pairs and packing, and a tiny training run."""
+
 from __future__ import annotations
 
 import functools
@@ -9,9 +10,25 @@ import torch.nn.functional as F
 
 from rnn2bert.bert import BertConfig, BertForPreTraining
 from rnn2bert.pretraining import (
-    IGNORE, SentencePair, chunk_segments, collate, evaluate, fill_mask, mask_tokens, nsp_pairs,
-    pack_pair, pack_pairs, pretrain, pretraining_batches, pretraining_loss, tokenize_words,
-    truncate_pair, unigram_baseline, unigram_counts, whole_word_mask)
+    IGNORE,
+    SentencePair,
+    chunk_segments,
+    collate,
+    evaluate,
+    fill_mask,
+    mask_tokens,
+    nsp_pairs,
+    pack_pair,
+    pack_pairs,
+    pretrain,
+    pretraining_batches,
+    pretraining_loss,
+    tokenize_words,
+    truncate_pair,
+    unigram_baseline,
+    unigram_counts,
+    whole_word_mask,
+)
 from rnn2bert.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer
 
 PAD, UNK, CLS, SEP, MASK = range(5)
@@ -61,7 +78,9 @@ def test_mask_tokens_is_reproducible_and_configurable():
     assert all(torch.equal(a, b) for a, b in zip(first, second, strict=True))
     other = masked(ids, generator=torch.Generator().manual_seed(8))
     assert not torch.equal(other[1], first[1])  # another seed, another mask
-    inputs, labels = masked(ids, mask_frac=1.0, random_frac=0.0, generator=torch.Generator().manual_seed(7))
+    inputs, labels = masked(
+        ids, mask_frac=1.0, random_frac=0.0, generator=torch.Generator().manual_seed(7)
+    )
     assert torch.equal(inputs[labels != IGNORE], torch.full_like(inputs[labels != IGNORE], MASK))
 
 
@@ -69,18 +88,23 @@ def test_whole_word_mask_takes_whole_words():
     tokens, word_ids = tokenize_words(["我", "喜欢", "北京", "天安门"], list)
     assert tokens == list("我喜欢北京天安门") and word_ids == [0, 1, 1, 2, 2, 3, 3, 3]
     g = torch.Generator().manual_seed(0)
-    words = torch.randint(0, 40, (256, 100), generator=g).sort(dim=1).values  # 40 words, 2.5 tokens each
+    # 40 words, 2.5 tokens each
+    words = torch.randint(0, 40, (256, 100), generator=g).sort(dim=1).values
     ids = torch.randint(len(SPECIAL), V, words.shape, generator=g)
-    inputs, labels = whole_word_mask(ids, words, vocab_size=V, mask_token_id=MASK, special_token_ids=SPECIAL,
-                                     generator=g)
+    inputs, labels = whole_word_mask(
+        ids, words, vocab_size=V, mask_token_id=MASK, special_token_ids=SPECIAL, generator=g
+    )
     chosen = labels != IGNORE
-    assert chosen.float().mean().item() == pytest.approx(0.15, abs=0.02)  # 15 % of the tokens, as before
+    # 15 % of the tokens, as before
+    assert chosen.float().mean().item() == pytest.approx(0.15, abs=0.02)
     for row_words, row_chosen in zip(words, chosen, strict=True):
         for w in row_words.unique():
             assert row_chosen[row_words == w].unique().numel() == 1  # all of a word, or none
     no_word = torch.full_like(words, -1)
-    assert (whole_word_mask(ids, no_word, vocab_size=V, mask_token_id=MASK, special_token_ids=SPECIAL)[1]
-            == IGNORE).all()
+    _, labels = whole_word_mask(
+        ids, no_word, vocab_size=V, mask_token_id=MASK, special_token_ids=SPECIAL
+    )
+    assert (labels == IGNORE).all()
 
 
 def documents(n_docs: int = 40, n_segments: int = 30) -> list[list[str]]:
@@ -105,7 +129,11 @@ def test_nsp_pairs_are_half_real_half_random():
 
 
 def test_chunks_and_truncation():
-    assert chunk_segments([[1] * 3, [2] * 3, [3] * 5, [4] * 9], 6) == [[1, 1, 1, 2, 2, 2], [3] * 5, [4] * 9]
+    assert chunk_segments([[1] * 3, [2] * 3, [3] * 5, [4] * 9], 6) == [
+        [1, 1, 1, 2, 2, 2],
+        [3] * 5,
+        [4] * 9,
+    ]
     assert truncate_pair([1] * 10, [2] * 4, 8) == ([1] * 4, [2] * 4)
     assert truncate_pair([1] * 3, [2] * 9, 8) == ([1] * 3, [2] * 5)
     ids, types = pack_pair([7, 8], [9], max_len=10, cls_id=CLS, sep_id=SEP)
@@ -123,13 +151,17 @@ def tokenizer() -> WordPieceTokenizer:
 
 
 def test_pack_pairs_layout(tokenizer):
-    pairs = [SentencePair("my dog is cute", "he likes playing", True),
-             SentencePair("the cat sat on the mat", "she is cute", False)]
+    pairs = [
+        SentencePair("my dog is cute", "he likes playing", True),
+        SentencePair("the cat sat on the mat", "she is cute", False),
+    ]
     batch = pack_pairs(pairs, tokenizer, max_len=9)
     first = tokenizer.convert_ids_to_tokens(batch["input_ids"][0])
-    assert first == ["[CLS]", "[UNK]", "dog", "is", "[SEP]", "he", "likes", "play", "[SEP]"]  # b truncated
+    # b truncated
+    assert first == ["[CLS]", "[UNK]", "dog", "is", "[SEP]", "he", "likes", "play", "[SEP]"]
     assert batch["token_type_ids"][0].tolist() == [0, 0, 0, 0, 0, 1, 1, 1, 1]
-    assert batch["next_sentence_label"].tolist() == [0, 1]  # 0 = is next, as in BERT and Hugging Face
+    # 0 = is next, as in BERT and Hugging Face
+    assert batch["next_sentence_label"].tolist() == [0, 1]
     assert batch["attention_mask"].shape == (2, 9)
 
 
@@ -142,23 +174,48 @@ def tiny_examples(n: int = 512, length: int = 32, seed: int = 0) -> dict[str, to
     start, other = torch.randint(0, 55, (2, n), generator=g)
     is_next = torch.rand(n, generator=g) < 0.5
     a, b = count(start, 0), torch.where(is_next[:, None], count(start, half), count(other, 0))
-    sequences = [pack_pair(x.tolist(), y.tolist(), max_len=length, cls_id=CLS, sep_id=SEP) for x, y in zip(a, b, strict=True)]
+    sequences = [
+        pack_pair(x.tolist(), y.tolist(), max_len=length, cls_id=CLS, sep_id=SEP)
+        for x, y in zip(a, b, strict=True)
+    ]
     examples = collate(sequences, pad_id=PAD, length=length)
     examples["next_sentence_label"] = (~is_next).long()
     return examples
 
 
+# A BERT small enough to train in seconds on tiny_examples (ids below 60), and its masking rule.
+TINY = dict(
+    vocab_size=60,
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    intermediate_size=64,
+    max_position_embeddings=32,
+)
+
+
+def tiny_mask():
+    return functools.partial(
+        mask_tokens,
+        vocab_size=60,
+        mask_token_id=MASK,
+        special_token_ids=SPECIAL,
+        generator=torch.Generator().manual_seed(0),
+    )
+
+
 def test_pretraining_reduces_the_loss():
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=60, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=32)
-    model = BertForPreTraining(config)
-    mask = functools.partial(mask_tokens, vocab_size=60, mask_token_id=MASK, special_token_ids=SPECIAL,
-                             generator=torch.Generator().manual_seed(0))
-    batches = pretraining_batches(tiny_examples(), mask, batch_size=32, generator=torch.Generator().manual_seed(0))
+    model = BertForPreTraining(BertConfig(**TINY))
+    mask = tiny_mask()
+    batches = pretraining_batches(
+        tiny_examples(), mask, batch_size=32, generator=torch.Generator().manual_seed(0)
+    )
     batch = next(batches)
     model.eval()  # no dropout: the two computations see the same network
-    assert pretraining_loss(model, batch)[0].item() == pytest.approx(model(**batch).loss.item(), rel=1e-5)
+    assert pretraining_loss(model, batch)[0].item() == pytest.approx(
+        model(**batch).loss.item(), rel=1e-5
+    )
     history = pretrain(model, batches, steps=60, lr=1e-2, progress=False)
     assert len(history["loss"]) == 60 and history["seconds"] > 0
     assert sum(history["loss"][-10:]) / 10 < sum(history["loss"][:10]) / 10 - 0.1
@@ -173,7 +230,9 @@ def test_pretraining_reduces_the_loss():
         out = model(**test)
     mlm, labels = out.prediction_logits[chosen], test["labels"][chosen]
     nsp_hits = out.seq_relationship_logits.argmax(-1) == test["next_sentence_label"]
-    assert scores["mlm_accuracy"] == pytest.approx((mlm.argmax(-1) == labels).double().mean().item())
+    assert scores["mlm_accuracy"] == pytest.approx(
+        (mlm.argmax(-1) == labels).double().mean().item()
+    )
     assert scores["nsp_accuracy"] == pytest.approx(nsp_hits.double().mean().item())
     assert scores["mlm_loss"] == pytest.approx(F.cross_entropy(mlm, labels).item(), rel=1e-5)
     assert scores["mlm_loss"] < 4.2  # below log(60), the loss of a uniform guess
@@ -192,11 +251,15 @@ def test_unigram_baseline():
 
 def test_static_masking_repeats_the_mask():
     examples = tiny_examples(n=64)
-    mask = functools.partial(mask_tokens, vocab_size=60, mask_token_id=MASK, special_token_ids=SPECIAL,
-                             generator=torch.Generator().manual_seed(0))
+    mask = tiny_mask()
     for dynamic, same in ((False, True), (True, False)):
-        stream = pretraining_batches(examples, mask, batch_size=64, dynamic=dynamic,
-                                     generator=torch.Generator().manual_seed(0))
+        stream = pretraining_batches(
+            examples,
+            mask,
+            batch_size=64,
+            dynamic=dynamic,
+            generator=torch.Generator().manual_seed(0),
+        )
         first, second = next(stream), next(stream)  # two epochs: the same 64 examples, reshuffled
         masks = [sorted(map(tuple, batch["labels"].tolist())) for batch in (first, second)]
         assert (masks[0] == masks[1]) == same
@@ -206,8 +269,14 @@ def test_fill_mask(tokenizer):
     """Each [MASK] gets the top-k of the model's own distribution at its position (the reference:
     the full forward's logits there), best first, as tokens with probabilities."""
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=16)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=16,
+    )
     model = BertForPreTraining(config)
     text = "the [MASK] is [MASK]"
     tops = fill_mask(model, tokenizer, text, top_k=3)
@@ -252,12 +321,25 @@ def test_masking_and_the_heads_make_their_tensors_on_the_input_device(tokenizer)
     ids = padded_batch(8, 16)
     words = torch.arange(16).expand(8, 16) // 2  # two tokens a word
     torch.manual_seed(0)
-    model, filler = (BertForPreTraining(BertConfig(vocab_size=n, hidden_size=16, num_hidden_layers=1,
-                                                   num_attention_heads=2, intermediate_size=32,
-                                                   max_position_embeddings=16)).eval()
-                     for n in (V, len(tokenizer)))
-    batch = {"input_ids": ids, "token_type_ids": torch.zeros_like(ids),
-             "attention_mask": (ids != PAD).long(), "next_sentence_label": torch.tensor([0, 1] * 4)}
+    model, filler = (
+        BertForPreTraining(
+            BertConfig(
+                vocab_size=n,
+                hidden_size=16,
+                num_hidden_layers=1,
+                num_attention_heads=2,
+                intermediate_size=32,
+                max_position_embeddings=16,
+            )
+        ).eval()
+        for n in (V, len(tokenizer))
+    )
+    batch = {
+        "input_ids": ids,
+        "token_type_ids": torch.zeros_like(ids),
+        "attention_mask": (ids != PAD).long(),
+        "next_sentence_label": torch.tensor([0, 1] * 4),
+    }
     seeded = lambda: torch.Generator().manual_seed(3)
     batch["input_ids"], batch["labels"] = masked(ids, generator=seeded())
     chosen = batch["labels"] != IGNORE
@@ -266,8 +348,14 @@ def test_masking_and_the_heads_make_their_tensors_on_the_input_device(tokenizer)
     runs = {
         "mask_tokens": lambda: masked(ids, generator=seeded()),
         "mask_tokens, unseeded": lambda: masked(ids)[1] == IGNORE,  # which: random; the device
-        "whole_word_mask": lambda: whole_word_mask(ids, words, vocab_size=V, mask_token_id=MASK,
-                                                   special_token_ids=SPECIAL, generator=seeded()),
+        "whole_word_mask": lambda: whole_word_mask(
+            ids,
+            words,
+            vocab_size=V,
+            mask_token_id=MASK,
+            special_token_ids=SPECIAL,
+            generator=seeded(),
+        ),
         "rows_for_heads": lambda: rows_for_heads(chosen),
         "pretraining_loss": lambda: pretraining_loss(model, batch),
         "neighbours": lambda: neighbours(batch["input_ids"], chosen, SPECIAL),
@@ -302,15 +390,13 @@ def first_steps(device: str) -> list[float]:
     eval scores, and the seeded masks of a batch that lives on ``device``."""
     from rnn2bert.finetuning import SequenceClassifier, batches, fine_tune, predict
 
-    config = BertConfig(vocab_size=60, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=32, hidden_dropout_prob=0.0,
-                        attention_probs_dropout_prob=0.0)
+    config = BertConfig(**TINY, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
     torch.manual_seed(0)
     model = BertForPreTraining(config).to(device)
-    mask = functools.partial(mask_tokens, vocab_size=60, mask_token_id=MASK, special_token_ids=SPECIAL,
-                             generator=torch.Generator().manual_seed(0))
-    stream = pretraining_batches(tiny_examples(n=64), mask, batch_size=32,
-                                 generator=torch.Generator().manual_seed(0))
+    mask = tiny_mask()
+    stream = pretraining_batches(
+        tiny_examples(n=64), mask, batch_size=32, generator=torch.Generator().manual_seed(0)
+    )
     history = pretrain(model, stream, steps=2, lr=1e-4, precision="fp32", progress=False)
     test = tiny_examples(n=32, seed=1)
     test["input_ids"], test["labels"] = mask(test["input_ids"])
@@ -322,12 +408,27 @@ def first_steps(device: str) -> list[float]:
     classifier = SequenceClassifier(model.bert, 2, dropout=0.0)
     examples = {k: test[k] for k in ("input_ids", "token_type_ids", "attention_mask")}
     examples["labels"] = test["next_sentence_label"]
-    tuned = fine_tune(classifier, batches(examples, 16, torch.Generator().manual_seed(0)), steps=2,
-                      lr=1e-4, precision="fp32", progress=False)
-    logits = torch.cat([o.logits.cpu() for o in predict(classifier, {k: t.to(device) for k, t in
-                                                                     examples.items()})])
-    return [*history["loss"], scores["mlm_loss"], *tuned["loss"], *logits.flatten().tolist(),
-            *torch.cat([t.cpu().flatten() for t in on_device]).tolist()]
+    tuned = fine_tune(
+        classifier,
+        batches(examples, 16, torch.Generator().manual_seed(0)),
+        steps=2,
+        lr=1e-4,
+        precision="fp32",
+        progress=False,
+    )
+    logits = torch.cat(
+        [
+            o.logits.cpu()
+            for o in predict(classifier, {k: t.to(device) for k, t in examples.items()})
+        ]
+    )
+    return [
+        *history["loss"],
+        scores["mlm_loss"],
+        *tuned["loss"],
+        *logits.flatten().tolist(),
+        *torch.cat([t.cpu().flatten() for t in on_device]).tolist(),
+    ]
 
 
 @pytest.mark.cuda

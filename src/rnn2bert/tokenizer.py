@@ -129,9 +129,8 @@ class WordPieceTokenizer:
             self.sep_token_id,
             self.mask_token_id,
         ) = (vocab[t] for t in SPECIAL_TOKENS)
-        self.all_special_ids = [
-            vocab[t] for t in SPECIAL_TOKENS
-        ]  # [PAD], [UNK], [CLS], [SEP], [MASK]
+        # [PAD], [UNK], [CLS], [SEP], [MASK]
+        self.all_special_ids = [vocab[t] for t in SPECIAL_TOKENS]
         self._special = re.compile("(" + "|".join(re.escape(t) for t in SPECIAL_TOKENS) + ")")
         self._pieces: dict[
             str, list[str]
