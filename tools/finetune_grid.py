@@ -283,6 +283,31 @@ def tiny_encoders(pretrained) -> dict:
     }
 
 
+def classification_rows(
+    rows: dict, encode, grams, bag: str, encoders: dict, settings: Settings, *, lr, head_lr, epochs
+) -> list[dict]:
+    """The rows of a two-class (sentence or pair) task: the majority class, a bag-of-grams
+    logistic regression named ``bag`` (features ``grams(x)``), and ``SequenceClassifier`` fine-tuned
+    from each of ``encoders``. ``rows[split]``: ``(x, label)`` pairs; ``encode(xs)``: the model
+    inputs of a list of ``x``."""
+    inputs = {split: [x for x, _ in r] for split, r in rows.items()}
+    enc = {split: encode(xs) for split, xs in inputs.items()}
+    for split, r in rows.items():
+        enc[split]["labels"] = torch.tensor([label for _, label in r])
+    task = {
+        "train": enc["train"],
+        "head": lambda bert: SequenceClassifier(bert, num_labels=2),
+        "score": lambda m, split: accuracy(labels_of(m, enc[split]), enc[split]["labels"]),
+    }
+    y_train, y_test = enc["train"]["labels"], enc["test"]["labels"]
+    bag_guess = bag_of_grams(inputs["train"], y_train, inputs["test"], grams)
+    out = [
+        baseline_row("majority class", accuracy(y_train.mode().values.expand_as(y_test), y_test)),
+        baseline_row(bag, accuracy(bag_guess, y_test)),
+    ]
+    return out + fine_tuned_rows(task, encoders, settings, lr=lr, head_lr=head_lr, epochs=epochs)
+
+
 # -- the tasks ----------------------------------------------------------------------------------
 
 
@@ -293,41 +318,22 @@ def sentiment(settings: Settings, zh, zh_tok) -> dict:
         "test": data.chinese_sentiment("test")[: settings.n_test],
     }
 
-    def encode(split):
-        encoded = pad(
-            [
-                zh_tok.encode(data.full_width(t), max_length=settings.review_length)
-                for t, _ in rows[split]
-            ]
+    def encode(texts):
+        return pad(
+            [zh_tok.encode(data.full_width(t), max_length=settings.review_length) for t in texts]
         )
-        encoded["labels"] = torch.tensor([label for _, label in rows[split]])
-        return encoded
 
-    enc = {split: encode(split) for split in rows}
-    task = {
-        "train": enc["train"],
-        "head": lambda bert: SequenceClassifier(bert, num_labels=2),
-        "score": lambda m, split: accuracy(labels_of(m, enc[split]), enc[split]["labels"]),
-    }
-    y_train, y_test = enc["train"]["labels"], enc["test"]["labels"]
     lr, head_lr = settings.lr["sentence"]
-    out = [
-        baseline_row("majority class", accuracy(y_train.mode().values.expand_as(y_test), y_test)),
-        baseline_row(
-            "bag of characters",
-            accuracy(
-                bag_of_grams(
-                    [t for t, _ in rows["train"]],
-                    y_train,
-                    [t for t, _ in rows["test"]],
-                    characters_and_bigrams,
-                ),
-                y_test,
-            ),
-        ),
-    ]
-    out += fine_tuned_rows(
-        task, tiny_encoders(zh), settings, lr=lr, head_lr=head_lr, epochs=settings.epochs
+    out = classification_rows(
+        rows,
+        encode,
+        characters_and_bigrams,
+        "bag of characters",
+        tiny_encoders(zh),
+        settings,
+        lr=lr,
+        head_lr=head_lr,
+        epochs=settings.epochs,
     )
     return {
         "task": "reviews",
@@ -369,24 +375,17 @@ def pairs(settings: Settings, variant: str, en, en_tok) -> dict:
             wrong = lambda rng, plays, p, s: (
                 rng.choice(rng.choice([sc for t, sc in enumerate(plays[p].scenes) if t != s])).text
             )
-        rows[name] = speech_pairs(plays, sizes[name], n, wrong, settings.pair_words)
+        rows[name] = [
+            ((a, b), label)
+            for a, b, label in speech_pairs(plays, sizes[name], n, wrong, settings.pair_words)
+        ]
 
-    def encode(split):
-        encoded = en_tok.encode_batch(
-            [a for a, _, _ in rows[split]],
-            [b for _, b, _ in rows[split]],
+    def encode(ab_pairs):
+        return en_tok.encode_batch(
+            [a for a, _ in ab_pairs],
+            [b for _, b in ab_pairs],
             max_length=2 * settings.pair_words + 16,
         )
-        encoded["labels"] = torch.tensor([label for _, _, label in rows[split]])
-        return encoded
-
-    enc = {split: encode(split) for split in rows}
-    task = {
-        "train": enc["train"],
-        "head": lambda bert: SequenceClassifier(bert, num_labels=2),
-        "score": lambda m, split: accuracy(labels_of(m, enc[split]), enc[split]["labels"]),
-    }
-    y_train, y_test = enc["train"]["labels"], enc["test"]["labels"]
 
     def pair_grams(ab):  # words of A, words of B, and the words they share
         a, b = ab
@@ -397,23 +396,16 @@ def pairs(settings: Settings, variant: str, en, en_tok) -> dict:
         )
 
     lr, head_lr = settings.lr["sentence"]
-    out = [
-        baseline_row("majority class", accuracy(y_train.mode().values.expand_as(y_test), y_test)),
-        baseline_row(
-            "bag of words (A, B, shared)",
-            accuracy(
-                bag_of_grams(
-                    [(a, b) for a, b, _ in rows["train"]],
-                    y_train,
-                    [(a, b) for a, b, _ in rows["test"]],
-                    pair_grams,
-                ),
-                y_test,
-            ),
-        ),
-    ]
-    out += fine_tuned_rows(
-        task, tiny_encoders(en), settings, lr=lr, head_lr=head_lr, epochs=settings.epochs
+    out = classification_rows(
+        rows,
+        encode,
+        pair_grams,
+        "bag of words (A, B, shared)",
+        tiny_encoders(en),
+        settings,
+        lr=lr,
+        head_lr=head_lr,
+        epochs=settings.epochs,
     )
     name = (
         "pairs, wrong B from the Bible"
@@ -620,36 +612,20 @@ def minilm_testament(settings: Settings) -> dict:
         )
     }
 
-    def encode(split):
-        encoded = pad([tok.encode(t, max_length=64) for t, _ in rows[split]])
-        encoded["labels"] = torch.tensor([label for _, label in rows[split]])
-        return encoded
-
-    enc = {split: encode(split) for split in rows}
-    task = {
-        "train": enc["train"],
-        "head": lambda b: SequenceClassifier(b, num_labels=2),
-        "score": lambda m, split: accuracy(labels_of(m, enc[split]), enc[split]["labels"]),
-    }
-    y_train, y_test = enc["train"]["labels"], enc["test"]["labels"]
-    out = [
-        baseline_row("majority class", accuracy(y_train.mode().values.expand_as(y_test), y_test)),
-        baseline_row(
-            "bag of words",
-            accuracy(
-                bag_of_grams(
-                    [t for t, _ in rows["train"]], y_train, [t for t, _ in rows["test"]], words
-                ),
-                y_test,
-            ),
-        ),
-    ]
     encoders = {
         "pretrained (all-MiniLM-L6-v2)": lambda: copy.deepcopy(bert),
         "random init": lambda: BertModel(bert.config),
     }
-    out += fine_tuned_rows(
-        task, encoders, settings, lr=settings.minilm_lr, head_lr=None, epochs=settings.minilm_epochs
+    out = classification_rows(
+        rows,
+        lambda texts: pad([tok.encode(t, max_length=64) for t in texts]),
+        words,
+        "bag of words",
+        encoders,
+        settings,
+        lr=settings.minilm_lr,
+        head_lr=None,
+        epochs=settings.minilm_epochs,
     )
     return {
         "task": "Old or New Testament (MiniLM)",
