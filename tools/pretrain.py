@@ -187,8 +187,11 @@ def english_vocab(train: list[list[str]]) -> list[str]:
         special_tokens=list(SPECIAL_TOKENS),
         show_progress=False,
     )
-    vocab = trainer.get_vocab()
-    return sorted(vocab, key=vocab.get)
+    # The trainer breaks ties between equally frequent tokens in a different order from run to
+    # run (same tokens, other ids), so the ids are fixed here: the specials, then the rest sorted.
+    # WordPiece only needs the set: the tokenization is the same in any order.
+    rest = sorted(set(trainer.get_vocab()) - set(SPECIAL_TOKENS))
+    return list(SPECIAL_TOKENS) + rest
 
 
 def chinese_vocab(train: list[list[str]]) -> list[str]:
@@ -615,8 +618,8 @@ Training split only; the numbers below are on the held-out test split. Vocabular
 - Precision {r["precision"]} (chosen automatically: bf16 only where the CPU has bf16 units), {
         r["world_size"]
     }
-  process(es); wall time {r["train_minutes"]:.0f} min training, {
-        r["total_minutes"]:.0f} min in all. Seed {SEED}:
+  process(es); wall time {r["train_minutes"]:.0f} min of training (both stages, resumptions
+  included). Seed {SEED}:
   `make pretrain` repeats this run.
 - Training MLM loss over the last 100 steps: {r["final_loss"]:.3f}.
 
