@@ -365,7 +365,6 @@ def test_landing_page_in_browser(browser, site_url):
 
 @pytest.mark.browser
 @pytest.mark.parametrize("lang", LANG_TAGS)
-@pytest.mark.xfail(reason="KNOWN DEFECT (issues 14/18): chapter 01's two diagrams are wider than a 390 px phone screen", strict=False)
 def test_every_chapter_page_in_browser(browser, site_url, lang):
     """Every chapter: no console error, nothing from outside, right language, no sideways scroll on a phone."""
     problems = []
@@ -429,7 +428,6 @@ def page_images(html: str) -> tuple[list[dict], list[dict]]:
     return [i for i in images if i not in diagrams], diagrams
 
 
-@pytest.mark.xfail(reason="KNOWN DEFECT (issue 14): the figure count does not yet separate diagrams from notebook figures (en/08: 6 img for 5 figures)", strict=False)
 def test_every_figure_is_on_its_page_with_alt_text(site):
     """Each figure a chapter notebook holds, and each diagram its prose shows, is on its page,
     described by a real alt text (a diagram's in the page's language)."""
