@@ -1127,8 +1127,8 @@ def draw_bert_input(lang: str):
         WIDTH / 2,
         4.3,
         c.tr(
-            f"BERT's input: three embeddings summed (all-MiniLM-L6-v2, H = {H})",
-            f"BERT 的输入：三种嵌入相加（all-MiniLM-L6-v2，H = {H}）",
+            f"BERT's input: three embeddings summed (all-MiniLM-L6-v2, d_model = {H})",
+            f"BERT 的输入：三种嵌入相加（all-MiniLM-L6-v2，d_model = {H}）",
         ),
         size=SMALL,
     )
@@ -1148,7 +1148,7 @@ def draw_bert_input(lang: str):
         special = t.startswith("[")
         c.box(x, 3.6, bw, 0.42, t, "head" if special else "token", size=TINY)
         c.box(x, 2.8, bw, 0.62, "E", "embed", size=TINY, note=t, note_size=TINY)
-        c.box(x, 1.95, bw, 0.42, f"E_{'AB'[s]}", "attn" if s == 0 else "ffn", size=TINY)
+        c.box(x, 1.95, bw, 0.42, f"e_{'AB'[s]}", "attn" if s == 0 else "ffn", size=TINY)
         c.box(x, 1.2, bw, 0.42, f"E_{i}", "norm", size=TINY)
         c.arrow((x, 3.38), (x, 3.12), lw=1.0, shrink=0)
     for y in (2.37, 1.575):
@@ -1197,10 +1197,10 @@ def draw_pretraining_heads(lang: str):
         WIDTH / 2,
         5.8,
         c.tr(
-            f"Pretraining heads of the book's tiny BERT (H = {H}, "
+            f"Pretraining heads of the book's tiny BERT (d_model = {H}, "
             f"{config['num_hidden_layers']} layers, {config['num_attention_heads']} heads, "
             f"vocabulary {V:,})",
-            f"本书小 BERT 的预训练头（H = {H}，{config['num_hidden_layers']} 层，"
+            f"本书小 BERT 的预训练头（d_model = {H}，{config['num_hidden_layers']} 层，"
             f"{config['num_attention_heads']} 个头，词表 {V:,}）",
         ),
         size=SMALL,
@@ -1355,8 +1355,8 @@ def draw_fine_tuning_heads(lang: str):
         WIDTH / 2,
         6.0,
         c.tr(
-            f"Four fine-tuning heads on one pretrained encoder (tiny BERT, H = {H})",
-            f"同一个预训练编码器上的四种微调头（小 BERT，H = {H}）",
+            f"Four fine-tuning heads on one pretrained encoder (tiny BERT, d_model = {H})",
+            f"同一个预训练编码器上的四种微调头（小 BERT，d_model = {H}）",
         ),
         size=SMALL,
     )
