@@ -380,6 +380,12 @@ def train_language(
         raise SystemExit(
             f"{world_size} ranks cannot share {MICRO_BATCHES} micro-batches · 进程数须整除微批数"
         )
+    both_stages = dict(  # what the two stages share
+        accumulate=MICRO_BATCHES // world_size,
+        checkpoint_every=EVAL_EVERY,
+        evaluate_every=EVAL_EVERY,
+        evaluator=lambda m: evaluate(m, probe, mask_token_id=tokenizer.mask_token_id),
+    )
     history = pretrain(
         model,
         batches,
@@ -387,11 +393,8 @@ def train_language(
         lr=lr,
         warmup=WARMUP,
         desc=f"[{lang}] pretraining · 预训练",
-        accumulate=MICRO_BATCHES // world_size,
         checkpoint=state / lang / "state.pt",
-        checkpoint_every=EVAL_EVERY,
-        evaluate_every=EVAL_EVERY,
-        evaluator=lambda m: evaluate(m, probe, mask_token_id=tokenizer.mask_token_id),
+        **both_stages,
     )
     if continue_steps:
         long_batches = pretraining_batches(
@@ -407,11 +410,8 @@ def train_language(
             lr=CONTINUE_LR,
             warmup=CONTINUE_WARMUP,
             desc=f"[{lang}] stage 2 · 第二阶段",
-            accumulate=MICRO_BATCHES // world_size,
             checkpoint=state / lang / "state2.pt",
-            checkpoint_every=EVAL_EVERY,
-            evaluate_every=EVAL_EVERY,
-            evaluator=lambda m: evaluate(m, probe, mask_token_id=tokenizer.mask_token_id),
+            **both_stages,
         )
         history = join_stages(history, second, offset=steps)
     if rank == 0:
