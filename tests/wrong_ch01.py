@@ -107,3 +107,66 @@ CORRECT = {
         lambda n, k: float(math.ceil(n / (k - 1))),
     ],
 }
+
+
+# Wrong answers from a stress test with answers the checks had not seen (issue 17).
+
+
+def _rnn_in_place(x, W_x, W_h, b):  # one tensor h, changed in place, appended L times
+    h, states = torch.zeros(x.shape[0], W_h.shape[0]), []
+    for t in range(x.shape[1]):
+        h[:] = torch.tanh(x[:, t] @ W_x + h @ W_h + b)
+        states.append(h)
+    return torch.stack(states, 1)
+
+
+def _rnn_reshaped(x, W_x, W_h, b):  # stacked along dim=0, then reshaped instead of transposed
+    return _rnn(x, W_x, W_h, b).transpose(0, 1).reshape(x.shape[0], x.shape[1], -1)
+
+
+def _rnn_h0_is_b(x, W_x, W_h, b):
+    h, states = b.expand(x.shape[0], -1), []
+    for t in range(x.shape[1]):
+        h = torch.tanh(x[:, t] @ W_x + h @ W_h + b)
+        states.append(h)
+    return torch.stack(states, 1)
+
+
+def _rnn_first_sequence(x, W_x, W_h, b):  # the first sequence's states for every batch entry
+    return _rnn(x[:1], W_x, W_h, b).expand(x.shape[0], -1, -1)
+
+
+WRONG["ch01.rnn_step"] += [
+    (lambda x, h, Wx, Wh, b: torch.nn.functional.hardtanh(x @ Wx + h @ Wh + b), "is wrong"),
+    (lambda x, h, Wx, Wh, b: torch.tanh(x @ Wx + b) + torch.tanh(h @ Wh), "is wrong"),
+    (lambda x, h, Wx, Wh, b: torch.tanh(x[0] @ Wx + h @ Wh + b), "is wrong"),
+    (lambda x, h, Wx, Wh, b: torch.tanh(x @ Wx + h + b), "is wrong"),
+]
+WRONG["ch01.rnn_forward"] += [
+    (_rnn_in_place, "same tensor L times"),
+    (_rnn_reshaped, "reshape does not swap axes"),
+    (_rnn_h0_is_b, "is wrong"),
+    (_rnn_first_sequence, "is wrong"),
+]
+WRONG["ch01.gradient_factor"] += [
+    (lambda w, n: n**w, "returned"),
+    (lambda w, n: 1 / w**n, "returned"),
+    (lambda w, n: sum(w**t for t in range(1, n + 1)), "returned"),
+    (lambda w, n: round(w**n, 4), "returned"),
+]
+WRONG["ch01.receptive_field"] += [
+    (lambda L, k: 2 * L * (k // 2) + 1, "returned"),  # right for odd k only
+    (lambda L, k: L * (k - 1) + k, "returned"),
+    (lambda L, k: max(L * (k - 1), 1), "returned"),
+]
+WRONG["ch01.layers_to_connect"] += [
+    (lambda n, k: math.ceil((n - 1) / (k - 1)), "returned"),
+    (lambda n, k: n // k + 1, "returned"),
+    (lambda n, k: math.ceil(math.log(n + 1, k)), "returned"),
+]
+CORRECT["ch01.rnn_forward"] += [lambda x, Wx, Wh, b: _rnn(x, Wx, Wh, b).tolist()]
+CORRECT["ch01.gradient_factor"] += [
+    lambda w, n: torch.tensor(w) ** n,  # float32
+    lambda w, n: np.float32(w) ** n,
+]
+CORRECT["ch01.layers_to_connect"] += [lambda n, k: (n + k - 2) // (k - 1)]

@@ -181,6 +181,23 @@ def check_rnn_forward(rnn_forward, hidden: bool = False) -> None:
                     "reversed",
                 ),
                 (
+                    lambda: _run(x, W_x, W_h, b)[:, -1:].expand(-1, length, -1),
+                    "Every state is the last one: the list holds the same tensor L times, changed "
+                    "in place (h[:] = …, h.copy_(…)); make a new h each step (h = torch.tanh(…)).",
+                    "每个状态都等于最后一个：列表里是同一个张量 L 次，它被原地修改了（h[:] = …、"
+                    "h.copy_(…)）；每一步都新建 h（h = torch.tanh(…)）。",
+                    "same_tensor_every_step",
+                ),
+                (
+                    lambda: _run(x, W_x, W_h, b)[:, 1:].transpose(0, 1).reshape(batch, length, d_h),
+                    "You stacked the states along dim=0, shape (L, B, d_h), and reshaped that to "
+                    "(B, L, d_h): reshape does not swap axes and mixes the sequences. Stack along "
+                    "dim=1 (or transpose).",
+                    "你沿 dim=0 堆叠（形状 (L, B, d_h)），再 reshape 成 (B, L, d_h)：reshape "
+                    "不会交换维度，会把不同序列混在一起。应沿 dim=1 堆叠（或用 transpose）。",
+                    "reshaped_not_transposed",
+                ),
+                (
                     lambda: _run(x, W_x, W_h, b)[:, 1:].flip(1),
                     "The states are in reverse order: h_1 first, h_L last.",
                     "状态的顺序反了：h_1 在前，h_L 在后。",
@@ -234,7 +251,8 @@ def check_gradient_factor(gradient_factor, hidden: bool = False) -> None:
         cases,
         [_autograd_factor(w, n) for w, n in cases],
         "gradient_factor",
-        [
+        rtol=1e-5,  # a float32 wⁿ is right too
+        wrong=[
             (
                 lambda w, n: w * n,
                 "The chain rule *multiplies* one factor w per step: w·w·…·w = wⁿ, not w·n.",
