@@ -136,3 +136,57 @@ CORRECT = {
         lambda Y, perm: torch.stack([Y[int(i)] for i in perm]),
     ],
 }
+
+
+# Wrong answers from a stress test with answers the checks had not seen (issue 17).
+
+
+def _sm(x):
+    return torch.softmax(x, -1)
+
+
+def _shifted_softmax(shift):
+    def softmax(x):
+        e = (x - shift(x)).exp()
+        return e / e.sum(-1, keepdim=True)
+
+    return softmax
+
+
+WRONG["ch02.scores"] += [
+    (lambda q, K: K @ q / K.shape[0], "is wrong"),
+    (lambda q, K: (K @ q).round(decimals=2), "is wrong"),
+    (lambda q, K: -((K - q) ** 2).sum(-1), "is wrong"),
+    (lambda q, K: (K[0] @ q).expand(K.shape[0]), "is wrong"),
+]
+WRONG["ch02.softmax"] += [
+    (lambda x: torch.log_softmax(x, -1), "log-probabilities"),
+    (_shifted_softmax(lambda x: x[..., :1]), "Overflow"),  # shifted by the first entry
+    (_shifted_softmax(lambda x: x.abs().max(-1, keepdim=True).values), "Overflow"),
+    (_shifted_softmax(lambda x: x.median(-1, keepdim=True).values), "Overflow"),
+    (lambda x: torch.softmax(x, -2) if x.dim() > 1 else torch.softmax(x, -1), "wrong axis"),
+    (lambda x: x / x.sum(-1, keepdim=True), "is wrong"),
+]
+WRONG["ch02.attention"] += [
+    (lambda Q, K, V: (_sm(Q @ K.T) @ V, Q @ K.T), "forgot the softmax"),
+    (lambda Q, K, V: (_sm(Q @ K.T / Q.shape[-1]) @ V, _sm(Q @ K.T / Q.shape[-1])), "is wrong"),
+    (lambda Q, K, V: (torch.sigmoid(Q @ K.T) @ V, torch.sigmoid(Q @ K.T)), "is wrong"),
+    (lambda Q, K, V: {"output": _sm(Q @ K.T) @ V, "weights": _sm(Q @ K.T)}, "pair"),
+]
+WRONG["ch02.self_attention"] += [
+    (lambda X, Wq, Wk, Wv: (_sm(X @ Wq @ (X @ Wk).T) @ (X @ Wv), _sm(X @ Wq @ (X @ Wk).T)), "pair"),
+    (lambda X, Wq, Wk, Wv: _sm(X @ Wq @ (X @ Wv).T) @ (X @ Wv), "is wrong"),
+    (lambda X, Wq, Wk, Wv: _sm(X @ Wq @ (X @ Wk).T) @ (X @ Wk), "is wrong"),
+    (lambda X, Wq, Wk, Wv: _sm(X @ Wq @ (X @ Wk).T) @ (X @ Wv) + X @ Wv, "is wrong"),
+    (lambda X, Wq, Wk, Wv: _sm(X @ Wq @ (X @ Wq).T) @ (X @ Wv), "is wrong"),
+]
+WRONG["ch02.permutation"] += [
+    (lambda Y, perm: Y[perm.flip(0)], "is wrong"),
+    (lambda Y, perm: Y[perm - 1], "is wrong"),
+    (lambda Y, perm: Y[perm.sort().values], "do move"),
+    (lambda Y, perm: torch.zeros_like(Y).index_copy(0, perm, Y), "inverse permutation"),
+]
+CORRECT["ch02.softmax"] += [lambda x: (x - torch.logsumexp(x, -1, keepdim=True)).exp()]
+CORRECT["ch02.attention"] += [lambda Q, K, V: [_sm(Q @ K.T) @ V, _sm(Q @ K.T)]]
+CORRECT["ch02.self_attention"] += [lambda X, Wq, Wk, Wv: _sm(X @ Wq @ Wk.T @ X.T) @ X @ Wv]
+CORRECT["ch02.permutation"] += [lambda Y, perm: [Y[i] for i in perm.tolist()]]

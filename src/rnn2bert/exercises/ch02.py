@@ -7,7 +7,7 @@ import math
 import torch
 
 from ..attention import scaled_dot_product_attention
-from .core import compare, exercise, generator, output_and_weights
+from .core import Mistake, as_tensor, compare, exercise, generator, output_and_weights
 
 
 def _inputs(*shapes: tuple[int, ...], seed: int = 2, hidden: bool = False) -> list[torch.Tensor]:
@@ -134,6 +134,13 @@ def check_softmax(softmax, hidden: bool = False) -> None:
                     "whole_tensor",
                 ),
                 (
+                    lambda: torch.log_softmax(x, dim=-1),
+                    "You returned log-probabilities (log-softmax): return the probabilities "
+                    "themselves, exp(x − max) divided by their sum.",
+                    "你返回的是对数概率（log-softmax）：应返回概率本身，即 exp(x − max) 除以其和。",
+                    "log_probabilities",
+                ),
+                (
                     e,
                     "You forgot to divide by the sum: the outputs of a softmax add up to 1.",
                     "忘了除以总和：softmax 的输出之和应为 1。",
@@ -159,30 +166,36 @@ def check_softmax(softmax, hidden: bool = False) -> None:
         "MAXIMUM first "
         "(not the minimum, the mean or the maximum of the whole tensor): softmax(x) = softmax(x − "
         "max x).",
-        "溢出：大得分的 exp 是 inf，会得到 NaN。先减去每一行的最大值(不是最小值、平均值，"
-        "也不是整个张量的最大值)："
+        "溢出：大得分的 exp 是 inf，会得到 NaN。先减去每一行的最大值（不是最小值、平均值，"
+        "也不是整个张量的最大值）："
         "softmax(x) = softmax(x − max x)。",
     )
-    compare(
-        got_big,
-        torch.softmax(big, dim=-1),
-        "softmax(large x)",
-        wrong=[
-            (lambda: big.exp() / big.exp().sum(-1, keepdim=True), *overflow, "overflow"),
-            (
-                lambda: _shifted(big, big.min(-1, keepdim=True).values),
-                *overflow,
-                "overflow_row_min",
-            ),
-            (lambda: _shifted(big, big.mean(-1, keepdim=True)), *overflow, "overflow_row_mean"),
-            (lambda: _shifted(big, big.max()), *overflow, "overflow_global_max"),
-            (
-                lambda: _shifted(big, big.max(0, keepdim=True).values),
-                *overflow,
-                "overflow_column_max",
-            ),
-        ],
-    )
+    try:
+        compare(
+            got_big,
+            torch.softmax(big, dim=-1),
+            "softmax(large x)",
+            wrong=[
+                (lambda: big.exp() / big.exp().sum(-1, keepdim=True), *overflow, "overflow"),
+                (
+                    lambda: _shifted(big, big.min(-1, keepdim=True).values),
+                    *overflow,
+                    "overflow_row_min",
+                ),
+                (lambda: _shifted(big, big.mean(-1, keepdim=True)), *overflow, "overflow_row_mean"),
+                (lambda: _shifted(big, big.max()), *overflow, "overflow_global_max"),
+                (
+                    lambda: _shifted(big, big.max(0, keepdim=True).values),
+                    *overflow,
+                    "overflow_column_max",
+                ),
+            ],
+        )
+    except Mistake as m:
+        got_big = as_tensor(got_big, "softmax(large x)")
+        if m.name is None and not torch.isfinite(got_big).all():  # another wrong shift
+            raise Mistake(*overflow, "overflow_wrong_shift") from None
+        raise
 
 
 @exercise(
@@ -313,6 +326,12 @@ def check_self_attention(self_attention, hidden: bool = False) -> None:
         )
         got = self_attention(X, W_q, W_k, W_v)
         want, _ = _reference(X @ W_q, X @ W_k, X @ W_v)
+        if isinstance(got, (tuple, list)) and len(got) == 2:
+            raise Mistake(
+                "You returned a pair (output, weights): this exercise asks for the output only.",
+                "你返回了一对（output, weights）：本题只要输出。",
+                "returned_a_pair",
+            )
         compare(
             got,
             want,
