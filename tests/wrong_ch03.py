@@ -90,3 +90,66 @@ CORRECT = {
         lambda s, T: torch.nn.functional.softmax(s * (1 / T), dim=s.dim() - 1),
     ],
 }
+
+
+# Wrong answers from a stress test with answers the checks had not seen (issue 17).
+
+
+def _scaled_by(divisor):
+    def scaled_attention(Q, K, V):
+        weights = torch.softmax(Q @ K.T / divisor(Q, K), -1)
+        return weights @ V, weights
+
+    return scaled_attention
+
+
+def _naive_temperature(x, T):  # no shift: exp(s / T) overflows at a low temperature
+    e = (x / T).exp()
+    return e / e.sum(-1, keepdim=True)
+
+
+def _global_shift_temperature(x, T):  # shifted by the maximum of the whole tensor
+    e = ((x - x.max()) / T).exp()
+    return e / e.sum(-1, keepdim=True)
+
+
+def _jacobian_naive(s):  # exp without the shift: NaN for large scores
+    p = s.exp() / s.exp().sum()
+    return torch.diag(p) - torch.outer(p, p)
+
+
+WRONG["ch03.scaled_attention"] += [
+    (_scaled_by(lambda Q, K: Q.shape[-1] ** 1 / 2), "d_k / 2"),
+    (_scaled_by(lambda Q, K: math.sqrt(Q.shape[-1]) + 0.1), "is wrong"),
+    (_scaled_by(lambda Q, K: 8.0), "is wrong"),  # √64 from the paper
+    (_scaled_by(lambda Q, K: (Q @ K.T).std()), "is wrong"),
+]
+WRONG["ch03.predict_variance"] += [
+    (lambda d, sq, sk: sq**2 * sk**2, "returned"),
+    (lambda d, sq, sk: math.sqrt(d) * sq**2 * sk**2, "returned"),
+    (lambda d, sq, sk: d * sq**2, "returned"),
+    (lambda d, sq, sk: d * (sq + sk) ** 2, "returned"),
+]
+WRONG["ch03.softmax_jacobian"] += [
+    (_jacobian_naive, "NaN"),
+    (lambda s: torch.eye(len(s)) - torch.softmax(s, -1)[None, :].expand(len(s), -1), "is wrong"),
+    (
+        lambda s: torch.eye(len(s)) - torch.outer(torch.softmax(s, -1), torch.softmax(s, -1)),
+        "wrong",
+    ),
+    (lambda s: torch.outer(torch.softmax(s, -1), 1 - torch.softmax(s, -1)), "is wrong"),
+]
+WRONG["ch03.temperature"] += [
+    (_naive_temperature, "Overflow at a low temperature"),
+    (_global_shift_temperature, "NaN"),
+    (lambda x, T: torch.log_softmax(x / T, -1), "log-probabilities"),
+    (lambda x, T: torch.softmax(x / T**2, -1), "is wrong"),
+    (lambda x, T: torch.softmax(x / math.sqrt(T), -1), "is wrong"),
+]
+CORRECT["ch03.softmax_jacobian"] += [
+    lambda s: torch.softmax(s, -1)[:, None] * (torch.eye(len(s)) - torch.softmax(s, -1)[None, :]),
+]
+CORRECT["ch03.temperature"] += [
+    lambda x, T: (lambda p: p / p.sum(-1, keepdim=True))(torch.softmax(x, -1) ** (1 / T)),
+    lambda x, T: torch.softmax(x.float() / T, -1),
+]

@@ -52,6 +52,14 @@ def check_scaled_attention(attention, hidden: bool = False) -> None:
                     "divided_by_d_k",
                 ),
                 (
+                    lambda: by(d_k**1 / 2),
+                    "You divided by d_k ** 1/2, which Python reads as (d_k ** 1) / 2 = d_k / 2: "
+                    "write d_k ** 0.5 or math.sqrt(d_k).",
+                    "你除以了 d_k ** 1/2，Python 把它读作 (d_k ** 1) / 2 = d_k / 2："
+                    "应写 d_k ** 0.5 或 math.sqrt(d_k)。",
+                    "precedence_half_power",
+                ),
+                (
                     lambda: by(math.sqrt(d_v)),
                     "You divided by √d_v. The scale comes from the dot product q·k, whose length "
                     "is d_k.",
@@ -279,6 +287,14 @@ def check_temperature(softmax_with_temperature, hidden: bool = False) -> None:
         if not hidden
         else [(s, 0.5), (s, 2.0), (s, 10.0), (2 * batch, 0.2), (batch, 1.5)]
     )
+    # a low temperature makes the scores large: exp overflows unless each row's maximum goes first
+    spread = torch.tensor(
+        [[2.0, 9.0, 8.5, -3.0], [-9.0, -8.0, -9.5, -12.0], [0.0, 0.0, 0.0, 0.0]]
+        if not hidden
+        else [[-7.0, -6.5, -11.0, -8.0], [4.0, 1.0, 9.0, 9.2], [1.0, 1.0, 1.0, 1.0]],
+        dtype=torch.float64,
+    )
+    cases.append((spread, 0.01))
     for x, T in cases:
         got = softmax_with_temperature(x, T)
         compare(
@@ -318,6 +334,20 @@ def check_temperature(softmax_with_temperature, hidden: bool = False) -> None:
                     "Softmax over the wrong axis: normalise over the last axis (dim=-1).",
                     "softmax 的维度错了：应沿最后一维(dim=-1)归一化。",
                     "wrong_axis",
+                ),
+                (
+                    lambda: torch.log_softmax(x / T, dim=-1),
+                    "You returned log-probabilities (log-softmax): return the weights themselves.",
+                    "你返回的是对数概率（log-softmax）：应返回权重本身。",
+                    "log_probabilities",
+                ),
+                (
+                    lambda: (x / T).exp() / (x / T).exp().sum(-1, keepdim=True),
+                    "Overflow at a low temperature: s / T is large and its exp is inf. Subtract "
+                    "each row's maximum before the exp (or use torch.softmax).",
+                    "低温时溢出：s / T 很大，它的 exp 是 inf。取 exp 之前先减去每一行的最大值"
+                    "（或用 torch.softmax）。",
+                    "overflow",
                 ),
                 (
                     lambda: torch.softmax(x, dim=-1) ** (1 / T),
