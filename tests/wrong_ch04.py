@@ -129,3 +129,59 @@ CORRECT = {
         lambda length, L: np.minimum(np.arange(L) + 1, length),
     ],
 }
+
+
+# Wrong answers from a stress test with answers the checks had not seen (issue 17).
+
+
+def _masked_with(fill):
+    def masked_attention(Q, K, V, mask):
+        scores = Q @ K.T / math.sqrt(Q.shape[-1])
+        weights = torch.softmax(scores.masked_fill(~mask, fill(scores)), -1)
+        return weights @ V, weights
+
+    return masked_attention
+
+
+def _output_unmasked(Q, K, V, mask):  # the weights are masked, the output is not
+    scores = Q @ K.T / math.sqrt(Q.shape[-1])
+    weights = torch.softmax(scores.masked_fill(~mask, float("-inf")), -1)
+    return torch.softmax(scores, -1) @ V, weights
+
+
+WRONG["ch04.padding_mask"] += [
+    (lambda l, m: (torch.arange(int(l.max())) < l[:, None])[:, None, None, :], "shape"),
+    (lambda l, m: (torch.arange(m) < l[0])[None, None, None, :].expand(len(l), 1, 1, m), "wrong"),
+    (
+        lambda l, m: (lambda r: r[:, None, :, None] & r[:, None, None, :])(
+            torch.arange(m) < l[:, None]
+        ),
+        "shape",
+    ),
+    (lambda l, m: (torch.arange(1, m + 1) < l[:, None])[:, None, None, :], "Off by one"),
+]
+WRONG["ch04.causal_mask"] += [
+    (lambda n: torch.eye(n, dtype=torch.bool), "is wrong"),
+    (lambda n: torch.ones(5, 5, dtype=torch.bool).tril(), "shape"),  # the notebook's size
+    (lambda n: torch.ones(n, n, dtype=torch.bool).tril().flip(-1), "is wrong"),
+    (lambda n: torch.full((n, n), float("-inf")).triu(1), "boolean"),
+]
+WRONG["ch04.masked_attention"] += [
+    (_masked_with(lambda s: s.min()), "is wrong"),  # the smallest score is not small enough
+    (_masked_with(lambda s: -10.0), "is wrong"),
+    (_output_unmasked, "is wrong"),
+    (_masked_with(lambda s: 0.0 * s[0, 0] + float("inf")), "NaN"),  # +∞ instead of −∞
+]
+WRONG["ch04.combine_masks"] += [
+    (lambda pad, causal: pad ^ causal, "is wrong"),
+    (lambda pad, causal: pad & ~causal, "is wrong"),
+    (lambda pad, causal: pad[:1] & causal, "is wrong"),
+    (lambda pad, causal: pad & pad.transpose(-1, -2) & causal, "QUERIES"),
+]
+WRONG["ch04.predict_visible"] += [
+    (lambda n, L: [max(i + 1, n) for i in range(L)], "expected"),
+    (lambda n, L: [L - min(i + 1, n) for i in range(L)], "expected"),
+    (lambda n, L: [1, 2, 3, 3, 3], "is wrong"),  # the notebook's example
+]
+CORRECT["ch04.causal_mask"] += [lambda n: torch.ones(n, n, dtype=torch.bool).tril()[None, None]]
+CORRECT["ch04.masked_attention"] += [_masked_with(lambda s: -1e9)]
