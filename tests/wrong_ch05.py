@@ -105,3 +105,49 @@ CORRECT = {
         lambda d, h: torch.tensor(4 * (d * d + d)),
     ],
 }
+
+
+# Wrong answers from a stress test with answers the checks had not seen (issue 17).
+
+
+def _mha_with(scale=None, dim=-1, transpose=False, merge=None):
+    def multi_head_attention(x, W_q, W_k, W_v, W_o, h):
+        B, L, d = x.shape
+        q, k, v = (
+            (x @ (W.T if transpose else W)).view(B, L, h, -1).transpose(1, 2)
+            for W in (W_q, W_k, W_v)
+        )
+        s = math.sqrt(q.shape[-1]) if scale is None else scale(d, h)
+        heads = torch.softmax(q @ k.transpose(-2, -1) / s, dim) @ v
+        merged = heads.transpose(1, 2).reshape(B, L, d) if merge is None else merge(heads)
+        return merged @ W_o
+
+    return multi_head_attention
+
+
+WRONG["ch05.split_heads"] += [
+    (lambda x, h: torch.stack(x.split(h, -1), 1), "head axis"),  # pieces of size h, not h pieces
+    (lambda x, h: x.transpose(1, 2).reshape(x.shape[0], h, x.shape[1], -1), "wrong"),
+    (lambda x, h: x.view(x.shape[0], x.shape[1], h, -1).transpose(1, 2).flip(1), "wrong"),
+]
+WRONG["ch05.merge_heads"] += [
+    (lambda t: torch.cat(t.unbind(1), 1), "shape"),
+    (lambda t: t.transpose(2, 3).reshape(t.shape[0], t.shape[2], -1), "wrong"),
+    (lambda t: torch.cat(t.unbind(1)[::-1], -1), "wrong"),
+    (lambda t: t[:, 0].repeat(1, 1, t.shape[1]), "wrong"),
+]
+WRONG["ch05.multi_head_attention"] += [
+    (_mha_with(transpose=True), "transposed matrices"),
+    (_mha_with(merge=lambda t: t.reshape(t.shape[0], t.shape[2], -1)), "merge mixes tokens"),
+    (_mha_with(scale=lambda d, h: math.sqrt(h)), "is wrong"),
+    (_mha_with(dim=1), "is wrong"),  # softmax over the heads
+]
+WRONG["ch05.count_parameters"] += [
+    (lambda d, h: 4 * (d * d // h + d), "returned"),
+    (lambda d, h: 3 * (d * d + d) + d * d, "returned"),
+    (lambda d, h: 4 * d * d + 4 * (d // h), "returned"),
+    (lambda d, h: 4 * d * d + 4 * h, "returned"),
+]
+CORRECT["ch05.split_heads"] += [lambda x, h: x.unflatten(-1, (h, -1)).permute(0, 2, 1, 3)]
+CORRECT["ch05.merge_heads"] += [lambda t: t.transpose(1, 2).flatten(2)]
+CORRECT["ch05.count_parameters"] += [lambda d, h: 4 * d * (d + 1)]

@@ -125,11 +125,11 @@ def check_merge_heads(merge_heads, hidden: bool = False) -> None:
         )
 
 
-def _mha(x, W_q, W_k, W_v, W_o, h, scale, project=True, dim=-1, split=_split):
+def _mha(x, W_q, W_k, W_v, W_o, h, scale, project=True, dim=-1, split=_split, merge=None):
     b, length, d = x.shape
     q, k, v = split(x @ W_q, h), split(x @ W_k, h), split(x @ W_v, h)
     heads = torch.softmax(q @ k.transpose(-2, -1) / scale, dim=dim) @ v
-    concat = heads.transpose(1, 2).reshape(b, length, d)
+    concat = heads.transpose(1, 2).reshape(b, length, d) if merge is None else merge(heads)
     return concat @ W_o if project else concat
 
 
@@ -204,6 +204,34 @@ def check_multi_head_attention(multi_head_attention, hidden: bool = False) -> No
                     "你的头把不同词元混在了一起：应先把 (B, L, d_model) 拆成 (B, L, h, d_k)，"
                     "再交换 L 与 h。",
                     "reshaped_straight",
+                ),
+                (
+                    lambda: _mha(
+                        *args,
+                        math.sqrt(d_k),
+                        merge=lambda t: t.reshape(t.shape[0], t.shape[2], -1),
+                    ),
+                    "Your merge mixes tokens: (B, h, L, d_k) must become (B, L, h, d_k) "
+                    "(transpose(1, 2)) before the reshape to (B, L, d_model).",
+                    "你的合并把不同词元混在了一起：(B, h, L, d_k) 要先变成 (B, L, h, d_k)"
+                    "（transpose(1, 2)），再 reshape 成 (B, L, d_model)。",
+                    "merged_straight",
+                ),
+                (
+                    lambda: _mha(x, W_q.T, W_k.T, W_v.T, W_o.T, h, math.sqrt(d_k)),
+                    "You multiplied by the transposed matrices (x @ W.T, as nn.Linear stores "
+                    "them): here the matrices are given as (in, out), so x @ W.",
+                    "你乘的是转置矩阵（x @ W.T，nn.Linear 就是这样存储的）：这里矩阵按 (in, out) "
+                    "给出，应为 x @ W。",
+                    "transposed_weights",
+                ),
+                (
+                    lambda: _mha(x, W_q.T, W_k.T, W_v.T, W_o, h, math.sqrt(d_k)),
+                    "You multiplied by the transposed matrices (x @ W_q.T, as nn.Linear stores "
+                    "them): here the matrices are given as (in, out), so x @ W_q.",
+                    "你乘的是转置矩阵（x @ W_q.T，nn.Linear 就是这样存储的）：这里矩阵按 (in, out) "
+                    "给出，应为 x @ W_q。",
+                    "transposed_weights",
                 ),
                 (
                     lambda: _mha(x, W_q, W_k, W_v, W_o, 1, math.sqrt(d)),
