@@ -131,3 +131,89 @@ CORRECT = {
         lambda k, d: torch.cos(k * _omega(d)).sum(),
     ],
 }
+
+
+# Wrong answers from a stress test with answers the checks had not seen (issue 17).
+
+
+def _pe_own_index(max_len, d_model):  # the cosine of dimension 2i+1 with exponent (2i+1)/d
+    return [
+        [
+            math.sin(p / 10000 ** (i / d_model))
+            if i % 2 == 0
+            else math.cos(p / 10000 ** (i / d_model))
+            for i in range(d_model)
+        ]
+        for p in range(max_len)
+    ]
+
+
+def _pe_base(base):
+    def positional_encoding(max_len, d_model):
+        pos = torch.arange(max_len, dtype=torch.float64)[:, None]
+        angles = pos * base ** (-torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)
+        return torch.stack([angles.sin(), angles.cos()], -1).flatten(1)
+
+    return positional_encoding
+
+
+def _shift_with(block):
+    def make_shift_matrix(k, d_model):
+        omega = 10000.0 ** (-torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)
+        return torch.block_diag(*[block(torch.cos(k * w), torch.sin(k * w)) for w in omega])
+
+    return make_shift_matrix
+
+
+def _pe_ref(L, d):
+    return _pe_base(10000.0)(L, d)
+
+
+WRONG["ch06.sinusoidal"] += [
+    (_pe_own_index, "own index"),
+    (_pe_base(1000.0), "is wrong"),
+    (lambda L, d: _pe_base(10000.0)(L + 1, d), "shape"),
+    (lambda L, d: _pe_base(10000.0)(L, d) * (torch.arange(d) % 2 == 0), "is wrong"),  # sin only
+]
+WRONG["ch06.shift_matrix"] += [
+    (_shift_with(lambda c, s: torch.stack([torch.stack([c, s]), torch.stack([s, c])])), "wrong"),
+    (_shift_with(lambda c, s: torch.stack([torch.stack([c, -s]), torch.stack([-s, c])])), "wrong"),
+    (_shift_with(lambda c, s: torch.diag(torch.stack([c, c]))), "is wrong"),
+    (
+        lambda k, d: _shift_with(
+            lambda c, s: torch.stack([torch.stack([c, -s]), torch.stack([s, c])])
+        )(k + 1, d),
+        "wrong",
+    ),
+]
+WRONG["ch06.embed"] += [
+    (lambda ids, E: E[ids] * math.sqrt(E.shape[0]) + _pe_ref(ids.shape[1], E.shape[1]), "is wrong"),
+    (
+        lambda ids, E: E[ids] * math.sqrt(E.shape[1]) + _pe_ref(ids.shape[1], E.shape[1])[0],
+        "is wrong",
+    ),
+    (
+        lambda ids, E: torch.cat(
+            [E[ids], _pe_ref(ids.shape[1], E.shape[1]).expand(len(ids), -1, -1)], -1
+        ),
+        "shape",
+    ),
+    (
+        lambda ids, E: (
+            E[ids] * math.sqrt(E.shape[1]) + _pe_base(10000.0)(ids.shape[1], E.shape[1]).flip(0)
+        ),
+        "is wrong",
+    ),
+]
+WRONG["ch06.predict_dot"] += [
+    (lambda k, d: d / 2 * math.cos(k), "returned"),
+    (lambda k, d: sum(math.cos(k / 10000 ** (2 * i / d)) ** 2 for i in range(d // 2)), "returned"),
+    (lambda k, d: sum(math.cos(k / 1000 ** (2 * i / d)) for i in range(d // 2)), "returned"),
+    (lambda k, d: d / 2 * math.exp(-k / d), "returned"),
+]
+CORRECT["ch06.predict_dot"] += [
+    lambda k, d: float(
+        _pe_base(10000.0)(40, d).float()[3] @ _pe_base(10000.0)(40, d).float()[3 + k]
+    ),
+    lambda k, d: sum(math.cos(k / 10000 ** (2 * i / d)) for i in range(d // 2)),
+]

@@ -43,6 +43,17 @@ def check_sinusoidal(positional_encoding, hidden: bool = False) -> None:
                     "sin_cos_swapped",
                 ),
                 (
+                    lambda: _interleave(
+                        angles.sin(), (pos * 10000.0 ** (-(2 * i + 1) / d_model)).cos()
+                    ),
+                    "The cosine of dimension 2i+1 uses the frequency of its pair, ω_i = "
+                    "10000^(−2i/d_model), the same as the sine before it: you used the dimension's "
+                    "own index, 10000^(−(2i+1)/d_model).",
+                    "第 2i+1 维的余弦用的是它所在“对”的频率 ω_i = 10000^(−2i/d_model)，"
+                    "与前面的正弦相同：你用了这一维自己的编号，10000^(−(2i+1)/d_model)。",
+                    "cosine_own_index",
+                ),
+                (
                     lambda: torch.cat([angles.sin(), angles.cos()], -1),
                     "You put all the sines in the first half and the cosines in "
                     "the second. That layout exists in some code, but the paper interleaves them: "
