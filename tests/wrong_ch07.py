@@ -123,3 +123,65 @@ CORRECT = {
     ],
     "ch07.count_parameters": [_count, lambda d, h, f: float(_count(d, h, f))],
 }
+
+
+# Wrong answers from a stress test with answers the checks had not seen (issue 17).
+
+
+def _ln_with(eps=1e-5, dims=-1):
+    def layer_norm(x):
+        mean = x.mean(dims, keepdim=True)
+        return (x - mean) / torch.sqrt(x.var(dims, keepdim=True, unbiased=False) + eps)
+
+    return layer_norm
+
+
+def _ln_float32(x):  # correct: computed in float32
+    x = x.float()
+    mean = x.mean(-1, keepdim=True)
+    return (x - mean) / torch.sqrt(x.var(-1, keepdim=True, unbiased=False) + 1e-5)
+
+
+def _propagated(target, bos):  # copies forward in place: every position gets the first token
+    out = target.clone()
+    for t in range(1, target.shape[1]):
+        out[:, t] = out[:, t - 1]
+    out[:, 0] = bos
+    return out
+
+
+_relu_ffn = [
+    (lambda x, W1, b1, W2, b2: torch.tanh(x @ W1 + b1) @ W2 + b2, "is wrong"),
+    (lambda x, W1, b1, W2, b2: x + torch.relu(x @ W1 + b1) @ W2 + b2, "is wrong"),
+    (lambda x, W1, b1, W2, b2: torch.relu(torch.relu(x @ W1 + b1) @ W2) + b2, "is wrong"),
+    (lambda x, W1, b1, W2, b2: (x @ W1 + b1).abs() @ W2 + b2, "is wrong"),
+]
+WRONG["ch07.layer_norm"] += [
+    (_ln_with(eps=1e-6), "is wrong"),
+    (_ln_with(eps=1e-3), "is wrong"),
+    (_ln_with(dims=tuple()), "is wrong"),  # over the whole tensor
+    (lambda x: x / torch.sqrt((x**2).mean(-1, keepdim=True) + 1e-5), "is wrong"),  # RMSNorm
+]
+WRONG["ch07.pre_ln"] += [
+    (lambda x, f, norm: x + norm(f(norm(x))), "is wrong"),
+    (lambda x, f, norm: x + f(torch.nn.functional.layer_norm(x, x.shape[-1:])), "is wrong"),
+    (lambda x, f, norm: norm(x) + f(x), "is wrong"),
+    (lambda x, f, norm: x - f(norm(x)), "is wrong"),
+]
+WRONG["ch07.feed_forward"] += _relu_ffn
+WRONG["ch07.shift_right"] += [
+    (_propagated, "is wrong"),
+    (lambda t, bos: torch.cat([torch.zeros(t.shape[0], 1, dtype=t.dtype), t[:, :-1]], 1), "wrong"),
+    (lambda t, bos: torch.cat([torch.full((t.shape[0], 1), bos), t[:, :-1].flip(1)], 1), "wrong"),
+    (lambda t, bos: torch.cat([t[:, :1], t[:, :-1]], 1), "is wrong"),  # the first token as bos
+]
+WRONG["ch07.count_parameters"] += [
+    (lambda d, h, f: 4 * (d * d + d) + 2 * d * 4 * d + 5 * d + 4 * d, "returned"),  # d_ff = 4 d
+    (lambda d, h, f: 4 * (d * d + d) + 2 * d * f + f + d + 6 * d, "returned"),  # three norms
+    (lambda d, h, f: 4 * (d * d // h + d) + 2 * d * f + f + d + 4 * d, "returned"),
+]
+CORRECT["ch07.layer_norm"] += [_ln_float32]
+CORRECT["ch07.shift_right"] += [
+    lambda t, bos: torch.nn.functional.pad(t[:, :-1], (1, 0), value=bos),
+    lambda t, bos: [[bos] + row[:-1] for row in t.tolist()],
+]

@@ -34,10 +34,14 @@ def check_layer_norm(layer_norm, hidden: bool = False) -> None:
     for x in cases:
         mean = x.mean(-1, keepdim=True)
         var = x.var(-1, keepdim=True, unbiased=False)
+        got = layer_norm(x)
+        # float32 loses digits on the small-variance input; an ε mistake still differs by ~10 %
+        single = isinstance(got, torch.Tensor) and got.dtype in (torch.float32, torch.bfloat16)
         compare(
-            layer_norm(x),
+            got,
             _ln(x),
             "LayerNorm(x)",
+            atol=2e-3 if single else 1e-5,
             wrong=[
                 (
                     lambda: _ln(x, dim=0),
