@@ -116,3 +116,103 @@ CORRECT = {
     ],
     "ch08.count_parameters": [_count, lambda V, H, L, I, P, S: float(_count(V, H, L, I, P, S))],
 }
+
+
+# Wrong answers from a stress test with answers the checks had not seen (issue 17).
+
+
+def _greedy(shortest_end=1, longest_end=0, fallback=False):
+    """WordPiece with the ends tried from len(word) + longest_end down to start + shortest_end."""
+
+    def wordpiece(word, vocab):
+        pieces, start = [], 0
+        while start < len(word):
+            for end in range(len(word) + longest_end, start + shortest_end - 1, -1):
+                piece = word[start:end] if start == 0 else "##" + word[start:end]
+                if piece in vocab:
+                    break
+                if fallback and start > 0 and word[start:end] in vocab:
+                    piece = word[start:end]
+                    break
+            else:
+                return ["[UNK]"]
+            pieces.append(piece)
+            start = end
+        return pieces
+
+    return wordpiece
+
+
+def _backtracking(word, vocab, start=0):  # tries a shorter piece when the rest cannot be cut
+    if start == len(word):
+        return []
+    for end in range(len(word), start, -1):
+        piece = word[start:end] if start == 0 else "##" + word[start:end]
+        if piece in vocab:
+            rest = _backtracking(word, vocab, end)
+            if rest != ["[UNK]"]:
+                return [piece] + rest
+    return ["[UNK]"]
+
+
+def _embedding(scale=lambda w: 1.0, positions=None):
+    def input_embedding(ids, types, word, segment, position, layer_norm):
+        where = torch.arange(ids.shape[1]) if positions is None else positions(ids)
+        return layer_norm(word[ids] * scale(word) + segment[types] + position[where])
+
+    return input_embedding
+
+
+WRONG["ch08.wordpiece"] += [
+    (_backtracking, "never goes back"),
+    (_greedy(longest_end=-1), "Every word became"),  # never tries the whole rest
+    (_greedy(shortest_end=2), "returned"),  # never tries one character
+    (_greedy(fallback=True), "returned"),  # "run" where "##run" is missing
+    (lambda w, v: ["[unk]"] if _greedy()(w, v) == ["[UNK]"] else _greedy()(w, v), "returned"),
+]
+WRONG["ch08.segment_ids"] += [
+    (lambda a, b: [0] * 4 + [1] * 6, "expected"),  # hard-coded from an example
+    (lambda a, b: "0" * (a + 2) + "1" * (b + 1), "should"),
+    (lambda a, b: [0] * (a + 2) + [1] * b, "special token short"),
+]
+WRONG["ch08.input_embedding"] += [
+    (_embedding(scale=lambda w: w.shape[1] ** 0.5), "is wrong"),
+    (_embedding(positions=lambda ids: torch.arange(ids.shape[1]).flip(0)), "is wrong"),
+    (
+        lambda ids, t, W, S, P, norm: norm(W[ids] + S[t]) + P[: ids.shape[1]],
+        "is wrong",
+    ),
+    (
+        lambda ids, t, W, S, P, norm: torch.nn.functional.layer_norm(
+            W[ids] + S[t] + P[: ids.shape[1]], W.shape[1:]
+        ),
+        "is wrong",
+    ),
+]
+WRONG["ch08.count_parameters"] += [
+    (
+        lambda V, H, L, I, P, S: (
+            (V + P + S) * H + 2 * H + L * (4 * (H * H + H) + 2 * H * I + I + H + 2 * H) + H * H + H
+        ),
+        "returned",
+    ),
+    (
+        lambda V, H, L, I, P, S: (
+            (V + P + S) * H + 2 * H + L * (3 * (H * H + H) + 2 * H * I + I + H + 4 * H) + H * H + H
+        ),
+        "returned",
+    ),
+    (
+        lambda V, H, L, I, P, S: (
+            (V + P) * H + 2 * H + L * (4 * (H * H + H) + 2 * H * I + I + H + 4 * H) + H * H + H
+        ),
+        "returned",
+    ),
+    (
+        lambda V, H, L, I, P, S: (
+            (V + P + S) * H + 2 * H + L * (4 * (H * H + H) + 8 * H * H + 5 * H) + H * H + H
+        ),
+        "returned",
+    ),
+]
+CORRECT["ch08.wordpiece"] += [lambda w, v: tuple(_greedy()(w, v))]

@@ -44,6 +44,10 @@ VOCAB = {
     "##iz",
     "##ation",
     "##s",
+    "##un",  # so that "##" on the first piece does not make every word [UNK]
+    "re",
+    "rea",
+    "##ad",  # "read": the longest first piece "rea" leads nowhere, and WordPiece does not go back
 }
 WORDS = [
     "playing",
@@ -56,6 +60,7 @@ WORDS = [
     "ingplay",
     "u",
     "x",
+    "read",
 ]
 # the hidden run's vocabulary and words: "run" also exists without "##", "##un" only after a start
 HIDDEN_VOCAB = {
@@ -83,6 +88,7 @@ HIDDEN_VOCAB = {
     "##u",
     "##r",
     "r",
+    "##nx",  # "rununx": run ##un then x fails; going back (run ##u ##nx) is not WordPiece
 }
 HIDDEN_WORDS = [
     "running",
@@ -96,6 +102,7 @@ HIDDEN_WORDS = [
     "s",
     "q",
     "sun",
+    "jumprun",  # "##run" is not in the vocabulary, "run" is: no "##" is not a fallback
 ]
 MAX_LOOKUPS = 10_000
 
@@ -149,6 +156,21 @@ def _wordpiece(
     return pieces
 
 
+def _backtracking(word: str, vocab) -> list[str]:
+    """A wrong answer: a shorter piece is tried when the rest of the word cannot be cut."""
+
+    def cut(start: int) -> list[str] | None:
+        if start == len(word):
+            return []
+        for end in range(len(word), start, -1):
+            piece = word[start:end] if start == 0 else "##" + word[start:end]
+            if piece in vocab and (rest := cut(end)) is not None:
+                return [piece] + rest
+        return None
+
+    return cut(0) or ["[UNK]"]
+
+
 @exercise("ch08.wordpiece", "WordPiece: greedy longest-match-first", "WordPiece：贪心最长匹配优先")
 def check_wordpiece(wordpiece, hidden: bool = False) -> None:
     vocab_set, words = (VOCAB, WORDS) if not hidden else (HIDDEN_VOCAB, HIDDEN_WORDS)
@@ -186,13 +208,13 @@ def check_wordpiece(wordpiece, hidden: bool = False) -> None:
             {"hashes": False},
             'You forgot the "##": every piece after the first is looked up (and returned) as "##" '
             "+ piece.",
-            "忘了 “##”：第一个片段之后的每个片段，都要以 “##” + 片段 的形式查词表(并返回)。",
+            "忘了“##”：第一个片段之后的每个片段，都要加上“##”再查词表（并返回）。",
             "forgot_hashes",
         ),
         (
             {"hashes": "all"},
             'The first piece of a word has no "##": only the pieces that continue a word do.',
-            "一个词的第一个片段没有 “##”：只有接在词中间的片段才有。",
+            "一个词的第一个片段没有“##”：只有接在词中间的片段才有。",
             "hashes_on_first",
         ),
         (
@@ -228,6 +250,22 @@ def check_wordpiece(wordpiece, hidden: bool = False) -> None:
     for options, en, zh, key in mistakes:
         if got == {w: _wordpiece(w, vocab_set, **options) for w in words}:
             raise Mistake(en, zh, key)
+    if got == {w: _backtracking(w, vocab_set) for w in words}:
+        raise Mistake(
+            "When the rest of a word cannot be cut, you went back and tried a shorter piece. "
+            "WordPiece is greedy and never goes back: the whole word becomes ['[UNK]'].",
+            "当词的剩余部分切不下去时，你回头尝试了更短的片段。WordPiece 是贪心的，从不回头："
+            "整个词变成 ['[UNK]']。",
+            "backtracking",
+        )
+    if all(got[w] == ["[UNK]"] for w in words):
+        raise Mistake(
+            "Every word became ['[UNK]'], even words of the vocabulary: does your loop try the "
+            "whole rest of the word (end = len(word)) down to one character (end = start + 1)?",
+            "每个词都变成了 ['[UNK]']，连词表里的词也是：你的循环是否从整个剩余部分"
+            "（end = len(word)）一直试到单个字符（end = start + 1）？",
+            "always_unk",
+        )
     word = next(w for w in words if got[w] != want[w])
     raise Mistake(
         f"wordpiece({word!r}) returned {got[word]}, expected {want[word]}.",
@@ -276,7 +314,7 @@ def check_segment_ids(segment_ids, hidden: bool = False) -> None:
                 (
                     torch.tensor([1] * (n_a + 2) + [2] * (n_b + 1)),
                     "Segment ids are 0 and 1: they index a table of two rows, E_A and E_B.",
-                    "片段编号是 0 和 1：它们索引一张只有两行(E_A 和 E_B)的表。",
+                    "片段编号是 0 和 1：它们索引一张只有两行（E_A 和 E_B）的表。",
                     "ids_1_and_2",
                 ),
                 (
@@ -289,7 +327,7 @@ def check_segment_ids(segment_ids, hidden: bool = False) -> None:
                 (
                     torch.tensor([0] * (n_b + 2) + [1] * (n_a + 1)) if n_a != n_b else None,
                     "You swapped n_a and n_b: the first n_a + 2 ids ([CLS], A, [SEP]) are 0.",
-                    "你把 n_a 和 n_b 弄反了：前 n_a + 2 个编号([CLS]、A、[SEP])为 0。",
+                    "你把 n_a 和 n_b 弄反了：前 n_a + 2 个编号（[CLS]、A、[SEP]）为 0。",
                     "lengths_swapped",
                 ),
                 (
@@ -312,7 +350,7 @@ def check_segment_ids(segment_ids, hidden: bool = False) -> None:
                     "One special token short: [CLS] A [SEP] B [SEP] has three ([CLS] and two "
                     "[SEP]), "
                     "n_a + n_b + 3 ids.",
-                    "少了一个特殊词元：[CLS] A [SEP] B [SEP] 中有三个([CLS] 和两个 [SEP])，共 n_a "
+                    "少了一个特殊词元：[CLS] A [SEP] B [SEP] 中有三个（[CLS] 和两个 [SEP]），共 n_a "
                     "+ n_b + 3 个编号。",
                     "one_special_token_short",
                 ),
@@ -382,9 +420,9 @@ def check_input_embedding(input_embedding, hidden: bool = False) -> None:
                             "LayerNorm removes a constant shift.)"
                         ),
                         (
-                            "忘了片段嵌入：要加上 segment_embeddings[token_type_ids](E_A 或 E_B)。"
-                            "(把编号 0 或 1 本身加到每个数上不会有任何效果：LayerNorm "
-                            "会去掉一个常数平移。)"
+                            "忘了片段嵌入：要加上 segment_embeddings[token_type_ids]（E_A 或 E_B）。"
+                            "（把编号 0 或 1 本身加到每个数上不会有任何效果：LayerNorm "
+                            "会去掉一个常数平移。）"
                         ),
                         "no_segment",
                     ),
@@ -424,7 +462,7 @@ def check_input_embedding(input_embedding, hidden: bool = False) -> None:
                         lambda: layer_norm(tok + segment[1 - token_type_ids] + pos),
                         "The segment ids are swapped: token_type_ids "
                         "0 selects E_A (row 0), 1 selects E_B.",
-                        "片段编号用反了：token_type_ids 为 0 时取 E_A(第 0 行)，为 1 时取 E_B。",
+                        "片段编号用反了：token_type_ids 为 0 时取 E_A（第 0 行），为 1 时取 E_B。",
                         "segments_swapped",
                     ),
                     (
@@ -490,21 +528,21 @@ def check_count_parameters(count_parameters, hidden: bool = False) -> None:
         ),
         "no_pooler": (
             "You forgot the pooler, a dense H → H layer on [CLS]: H² + H.",
-            "忘了池化层(作用在 [CLS] 上的 H → H 全连接层)：H² + H。",
+            "忘了池化层（作用在 [CLS] 上的 H → H 全连接层）：H² + H。",
         ),
         "no_layer_norms": (
             "You forgot the LayerNorms (2H each): one after the embeddings and two in every layer.",
-            "忘了 LayerNorm(每个 2H)：嵌入之后一个，每层两个。",
+            "忘了 LayerNorm（每个 2H）：嵌入之后一个，每层两个。",
         ),
         "no_biases": (
             "You forgot the biases of the linear layers (W_q, W_k, W_v, W_o, both FFN layers, the "
             "pooler).",
-            "忘了线性层的偏置(W_q、W_k、W_v、W_o、FFN 的两层、池化层)。",
+            "忘了线性层的偏置（W_q、W_k、W_v、W_o、FFN 的两层、池化层）。",
         ),
         "heads": (
             "You added the pretraining heads (masked LM and next sentence); BertModel stops at the "
             "pooler.",
-            "你加上了预训练头(掩码语言模型和下一句预测)；BertModel 到池化层为止。",
+            "你加上了预训练头（掩码语言模型和下一句预测）；BertModel 到池化层为止。",
         ),
         "square_ffn": (
             "The feed-forward network goes H → intermediate_size → H, not H → H → H.",
@@ -512,7 +550,7 @@ def check_count_parameters(count_parameters, hidden: bool = False) -> None:
         ),
         "one_layer": (
             "You counted one encoder layer: there are L of them (num_hidden_layers).",
-            "你只算了一层编码器：共有 L 层(num_hidden_layers)。",
+            "你只算了一层编码器：共有 L 层（num_hidden_layers）。",
         ),
         "no_embedding_norm": (
             "You forgot the LayerNorm after the embeddings (2H).",
