@@ -113,3 +113,63 @@ CORRECT = {
     ],
     "ch09.predict_share": [lambda p, m, r: m * p, lambda p, m, r: torch.tensor(p) * m],
 }
+
+
+# Wrong answers from a stress test with answers the checks had not seen (issue 17).
+
+
+def _rule(to_mask, to_random):
+    def apply_80_10_10(input_ids, chosen, u, random_ids, mask_id):
+        out = torch.where(to_mask(chosen, u), mask_id, input_ids)
+        return torch.where(to_random(chosen, u), random_ids, out)
+
+    return apply_80_10_10
+
+
+def _rule_loop(input_ids, chosen, u, random_ids, mask_id):  # correct: Python floats, row by row
+    rows = zip(input_ids.tolist(), chosen.tolist(), u.tolist(), random_ids.tolist(), strict=True)
+    return [
+        [
+            mask_id if c and v < 0.8 else (r if c and v < 0.9 else x)
+            for x, c, v, r in zip(*row, strict=True)
+        ]
+        for row in rows
+    ]
+
+
+WRONG["ch09.mlm_labels"] += [
+    (lambda o, c, chosen: torch.where(c == 103, o, -100), "is wrong"),
+    (lambda o, c, chosen: torch.where(chosen[0], o, -100), "is wrong"),
+    (lambda o, c, chosen: chosen.long(), "is wrong"),
+]
+WRONG["ch09.apply_80_10_10"] += [
+    (_rule(lambda ch, u: ch & (u >= 0.2), lambda ch, u: ch & (u < 0.1)), "is wrong"),
+    (_rule(lambda ch, u: ch & (u < 0.8), lambda ch, u: ch & (u >= 0.8) & (u <= 0.9)), "is wrong"),
+    (_rule(lambda ch, u: ch & (u < 0.8), lambda ch, u: ch & (u > 0.8) & (u < 0.9)), "is wrong"),
+    (_rule(lambda ch, u: ch & (u < 0.8), lambda ch, u: ch & (u >= 0.8)), "is wrong"),
+    (
+        _rule(
+            lambda ch, u: ch & ((u < 0.8) | (u >= 0.9)), lambda ch, u: ch & (u >= 0.8) & (u < 0.9)
+        ),
+        "wrong",
+    ),
+]
+WRONG["ch09.nsp_labels"] += [
+    (lambda is_next: torch.tensor([0, 1, 1, 0, 0, 1]), "shape"),  # the first example, hard-coded
+    (lambda is_next: torch.zeros(len(is_next), dtype=torch.long), "is wrong"),
+    (lambda is_next: torch.tensor([-1 if n else 1 for n in is_next]), "is wrong"),
+    (lambda is_next: sum(not n for n in is_next), "shape"),
+]
+WRONG["ch09.tied_logits"] += [
+    (lambda h, E, b: h @ E.T / h.shape[-1] ** 0.5 + b, "is wrong"),
+    (lambda h, E, b: h @ E.T + b.mean(), "is wrong"),
+    (lambda h, E, b: h @ torch.nn.functional.normalize(E, dim=-1).T + b, "is wrong"),
+    (lambda h, E, b: (h @ E.T + b).argmax(-1), "shape"),
+]
+WRONG["ch09.predict_share"] += [
+    (lambda p, m, r: p * m + r, "returned"),
+    (lambda p, m, r: p * (1 - r), "returned"),
+    (lambda p, m, r: 0.12, "returned"),  # BERT's 0.15 · 0.8, hard-coded
+    (lambda p, m, r: p * m * (1 - p), "returned"),
+]
+CORRECT["ch09.apply_80_10_10"] += [_rule_loop]

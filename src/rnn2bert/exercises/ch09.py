@@ -17,7 +17,9 @@ def _ids(seed: int = 3, shape: tuple[int, int] = (3, 12), hidden: bool = False):
     for b in range(min(B, L, 3)):
         chosen[b, b] = True
     chosen[:, -1] = False
-    u = torch.rand(shape, generator=g)
+    # float64, so that u = 0.8 or 0.9 is the same number in torch and in Python (a float32 0.9
+    # is below the float 0.9: a loop over u.tolist() and torch's u < 0.9 would disagree)
+    u = torch.rand(shape, generator=g).double()
     kinds = [0.5, 0.85, 0.95]
     for b in range(min(B, L, 3)):
         u[b, b] = kinds[b]  # one of each kind, for sure
@@ -34,7 +36,7 @@ def _cases(seed: int, hidden: bool):
     original, chosen, u, random_ids = _ids(seed + 3, (2, 6), hidden)
     chosen[1] = False  # a sentence with nothing chosen
     chosen[0, :3] = True
-    u[0, :3] = torch.tensor([0.8, 0.9, 0.79999])  # exactly at the boundaries of the 80/10/10 rule
+    u[0, :3] = torch.tensor([0.8, 0.9, 0.79999], dtype=torch.float64)  # at the 80/10/10 boundaries
     cases.append((original, chosen, u, random_ids))
     return cases
 
@@ -65,23 +67,24 @@ def check_mlm_labels(mlm_labels, hidden: bool = False) -> None:
                     "You used 0 instead of -100 for the ignored positions: 0 is a real token id "
                     "([PAD]), so the loss would train on it. Use -100 (cross_entropy's "
                     "ignore_index).",
-                    "你在忽略的位置用了 0 而不是 -100：0 是一个真实的词元编号([PAD])，"
-                    "损失会在这些位置上训练。应使用 -100(cross_entropy 的 ignore_index)。",
+                    "你在忽略的位置用了 0 而不是 -100：0 是一个真实的词元编号（[PAD]），"
+                    "损失会在这些位置上训练。应使用 -100（cross_entropy 的 ignore_index）。",
                     "zero_not_minus_100",
                 ),
                 (
                     torch.where(chosen, original, -1),
                     "Use -100 for the ignored positions: it is cross_entropy's default "
                     "ignore_index (-1 is not ignored).",
-                    "忽略的位置应使用 -100：这是 cross_entropy 默认的 ignore_index(-1 "
-                    "不会被忽略)。",
+                    "忽略的位置应使用 -100：这是 cross_entropy 默认的 ignore_index（-1 "
+                    "不会被忽略）。",
                     "minus_one",
                 ),
                 (
                     torch.where(chosen, corrupted, IGNORE),
                     "You took the labels from the corrupted input ([MASK] / random ids): the "
                     "label is the ORIGINAL token the model must recover.",
-                    "你从被破坏的输入([MASK] 或随机词元)中取了标签：标签应是模型要恢复的原始词元。",
+                    "你从被破坏的输入（[MASK] 或随机词元）中取了标签："
+                    "标签应是模型要恢复的原始词元。",
                     "labels_from_corrupted",
                 ),
                 (
@@ -104,8 +107,8 @@ def check_mlm_labels(mlm_labels, hidden: bool = False) -> None:
                     torch.where(corrupted != original, original, IGNORE),
                     "You labelled the positions whose token changed: a chosen "
                     "token that stays unchanged (10%) is still predicted. Use `chosen`.",
-                    "你给词元发生变化的位置加了标签：被选中但保持不变的词元(10%)同样要预测。应使用 "
-                    "`chosen`。",
+                    "你给词元发生变化的位置加了标签：被选中但保持不变的词元（10%）同样要预测。"
+                    "应使用 `chosen`。",
                     "only_changed",
                 ),
             ],
@@ -132,7 +135,7 @@ def check_apply_80_10_10(apply_80_10_10, hidden: bool = False) -> None:
                     rule(chosen & (u < 0.1), chosen & (u >= 0.1) & (u < 0.2)),
                     "You swapped the shares (10% [MASK], 10% random, "
                     "80% unchanged): of the chosen positions 80% become [MASK].",
-                    "你把比例弄反了(10% [MASK]、10% 随机、80% 不变)：被选中的位置中 80% 应变成 "
+                    "你把比例弄反了（10% [MASK]、10% 随机、80% 不变）：被选中的位置中 80% 应变成 "
                     "[MASK]。",
                     "swapped_shares",
                 ),
@@ -148,7 +151,7 @@ def check_apply_80_10_10(apply_80_10_10, hidden: bool = False) -> None:
                     rule(chosen & (u < 0.8), (u >= 0.8) & (u < 0.9)),
                     "You put random tokens everywhere u falls in [0.8, 0.9), not "
                     "only at the chosen positions: unchosen tokens must stay as they are.",
-                    "你在所有 u 落在 [0.8, 0.9) 的位置都放了随机词元，而不只是被选中的位置："
+                    "你在所有满足 0.8 ≤ u < 0.9 的位置都放了随机词元，而不只是被选中的位置："
                     "未被选中的词元必须保持原样。",
                     "random_everywhere",
                 ),
@@ -164,16 +167,15 @@ def check_apply_80_10_10(apply_80_10_10, hidden: bool = False) -> None:
                     rule(chosen & (u < 0.8), chosen & (u >= 0.9)),
                     "You swapped random and unchanged: u in [0.8, 0.9) gets the random "
                     "token, u ≥ 0.9 stays.",
-                    "你把“随机”和“不变”弄反了：u 在 [0.8, 0.9) 时换成随机词元，u ≥ 0.9 "
-                    "时保持不变。",
+                    "你把“随机”和“不变”弄反了：0.8 ≤ u < 0.9 时换成随机词元，u ≥ 0.9 时保持不变。",
                     "random_unchanged_swapped",
                 ),
                 (
                     rule(chosen & (u <= 0.8), chosen & (u > 0.8) & (u <= 0.9)),
                     "Off by one at the boundaries: u < 0.8 gives [MASK], "
                     "0.8 ≤ u < 0.9 the random token (u = 0.8 is random, u = 0.9 stays).",
-                    "边界差了一点：u < 0.8 换成 [MASK]，0.8 ≤ u < 0.9 换成随机词元(u = 0.8 "
-                    "属于随机，u = 0.9 保持不变)。",
+                    "边界差了一点：u < 0.8 换成 [MASK]，0.8 ≤ u < 0.9 换成随机词元（u = 0.8 "
+                    "属于随机，u = 0.9 保持不变）。",
                     "boundaries",
                 ),
                 (
@@ -216,14 +218,14 @@ def check_nsp_labels(nsp_labels, hidden: bool = False) -> None:
                     torch.tensor([1 if n else 0 for n in is_next]),
                     "Inverted: in BERT (and Hugging Face) label 0 means B IS the "
                     "next segment, 1 means B is random.",
-                    "标签反了：在 BERT(以及 Hugging Face)中，0 表示 B 确实是下一段，1 表示 B "
+                    "标签反了：在 BERT（以及 Hugging Face）中，0 表示 B 确实是下一段，1 表示 B "
                     "是随机的。",
                     "inverted",
                 ),
                 (
                     torch.tensor([1 if n else 2 for n in is_next]),
                     "Labels are class indices 0 and 1 (0 = IsNext, 1 = NotNext).",
-                    "标签是类别编号 0 和 1(0 = 是下一句，1 = 不是)。",
+                    "标签是类别编号 0 和 1（0 = 是下一句，1 = 不是）。",
                     "labels_1_and_2",
                 ),
             ],
@@ -233,7 +235,7 @@ def check_nsp_labels(nsp_labels, hidden: bool = False) -> None:
                     "Return one class index per pair, shape (B,), not a one-hot (B, 2): "
                     "cross_entropy takes class "
                     "indices.",
-                    "每一对返回一个类别编号，形状 (B,)，而不是独热(one-hot)的 (B, 2)："
+                    "每一对返回一个类别编号，形状 (B,)，而不是独热（one-hot）的 (B, 2)："
                     "cross_entropy 接受的是类别编号。",
                     "one_hot",
                 ),
@@ -266,14 +268,15 @@ def check_tied_logits(tied_logits, hidden: bool = False) -> None:
                     lambda: torch.softmax(logits, -1),
                     "You returned probabilities (softmax): return the logits, cross_entropy "
                     "applies the softmax itself.",
-                    "你返回的是概率(做了 softmax)：应返回 logits，cross_entropy 会自己做 softmax。",
+                    "你返回的是概率（做了 softmax）：应返回 logits，"
+                    "cross_entropy 会自己做 softmax。",
                     "probabilities",
                 ),
                 (
                     lambda: torch.log_softmax(logits, -1),
                     "You returned log-probabilities (log_softmax): return the raw logits, "
                     "cross_entropy normalises them itself.",
-                    "你返回的是对数概率(log_softmax)：应返回原始 logits，cross_entropy "
+                    "你返回的是对数概率（log_softmax）：应返回原始 logits，cross_entropy "
                     "会自己归一化。",
                     "log_probabilities",
                 ),
@@ -289,7 +292,8 @@ def check_tied_logits(tied_logits, hidden: bool = False) -> None:
                     (N, H),
                     "The result must have one score per vocabulary entry, (N, V): multiply h by "
                     "Eᵀ, where E is (V, H).",
-                    "结果应对词表中每个词元有一个得分，形状 (N, V)：要乘以 Eᵀ(E 的形状为 (V, H))。",
+                    "结果应对词表中每个词元有一个得分，形状 (N, V)：要乘以 Eᵀ（E 的形状为 (V, H)）"
+                    "。",
                     "returned_h",
                 ),
                 (
@@ -326,7 +330,7 @@ def check_predict_share(predict_share, hidden: bool = False) -> None:
                 lambda p, m, r: p,
                 "That is the share of CHOSEN tokens (15%); only mask_frac of them become [MASK]: "
                 "mask_prob × mask_frac.",
-                "这是被选中的词元的比例(15%)；其中只有 mask_frac 会变成 [MASK]：mask_prob × "
+                "这是被选中的词元的比例（15%）；其中只有 mask_frac 会变成 [MASK]：mask_prob × "
                 "mask_frac。",
                 "share_of_chosen",
             ),
