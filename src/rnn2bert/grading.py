@@ -48,6 +48,7 @@ derive), ``POINTS_CODE`` for one that asks for code.
 It runs on Linux (bubblewrap needs Linux namespaces; on macOS and Windows use ``--sandbox none``
 inside a Linux container or VM).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -80,9 +81,21 @@ MAX_STATUS_CHARS = 200
 TAIL_BYTES = 4000
 POLL_S = 0.005
 STARTUP_S = 60  # a kernel's start, on a busy machine, on top of --timeout
-TIMEOUT_ENAME = "rnn2bert-grading-timeout"  # what nbclient reports for a cell stopped at the time limit
+# what nbclient reports for a cell stopped at the time limit
+TIMEOUT_ENAME = "rnn2bert-grading-timeout"
 STATUS_FILE, READY_FILE, DONE_FILE, GONE_FILE = "status.json", "ready", "done", "kernel-gone"
-SERVE_CELL = "__import__('rnn2bert.grading', fromlist=['serve']).serve(globals(), {inbox!r}, {outbox!r})"
+# the sandbox's whole environment (--clearenv), in this order
+SANDBOX_ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "HOME": "/tmp",
+    "TMPDIR": "/tmp",
+    "LANG": "C.UTF-8",
+    "PYTHONHASHSEED": "0",
+    "MPLBACKEND": "Agg",
+}
+SERVE_CELL = (
+    "__import__('rnn2bert.grading', fromlist=['serve']).serve(globals(), {inbox!r}, {outbox!r})"
+)
 
 
 def points(exercise_id: str) -> int:
@@ -130,18 +143,25 @@ def library_paths() -> list[Path]:
     """What a worker needs read-only: Python, the virtual environment, the library, checkpoints."""
     import rnn2bert
 
-    paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(),
-             Path(sys.executable).resolve().parent.parent,
-             Path(rnn2bert.__file__).resolve().parents[1], ROOT / "checkpoints"}
+    paths = {
+        Path(sys.base_prefix).resolve(),
+        Path(sys.prefix).resolve(),
+        Path(sys.executable).resolve().parent.parent,
+        Path(rnn2bert.__file__).resolve().parents[1],
+        ROOT / "checkpoints",
+    }
     return sorted(p for p in paths if p.exists())
 
 
 def bwrap_command(command: list[str], binds: list[tuple[str, Path, str]]) -> list[str]:
-    """``command`` inside a fresh bubblewrap sandbox; ``binds``: (mode 'ro'/'rw', host path, inside)."""
-    cmd = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-           "--clearenv", "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin", "--setenv", "HOME", "/tmp",
-           "--setenv", "TMPDIR", "/tmp", "--setenv", "LANG", "C.UTF-8", "--setenv", "PYTHONHASHSEED", "0",
-           "--setenv", "MPLBACKEND", "Agg", "--ro-bind", "/usr", "/usr"]
+    """``command`` inside a fresh bubblewrap sandbox.
+
+    ``binds``: (mode 'ro'/'rw', host path, path inside)."""
+    cmd = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+    cmd += ["--clearenv"]
+    for name, value in SANDBOX_ENV.items():
+        cmd += ["--setenv", name, value]
+    cmd += ["--ro-bind", "/usr", "/usr"]
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):
         if os.path.islink(top):
             cmd += ["--symlink", os.readlink(top), top]
@@ -160,9 +180,11 @@ def bwrap_command(command: list[str], binds: list[tuple[str, Path, str]]) -> lis
 def sandbox_problem() -> str | None:
     """None if bubblewrap can run a sandbox here, else what stops it, in words."""
     if shutil.which("bwrap") is None:
-        return ("bubblewrap (bwrap) is not installed. Install it (Debian/Ubuntu: `make grading-deps`, "
-                "or `apt-get install bubblewrap`), or grade with --sandbox none inside a throw-away "
-                "container or VM.")
+        return (
+            "bubblewrap (bwrap) is not installed. Install it (Debian/Ubuntu: `make grading-deps`, "
+            "or `apt-get install bubblewrap`), or grade with --sandbox none inside a throw-away "
+            "container or VM."
+        )
     with tempfile.TemporaryDirectory(prefix="rnn2bert-probe-") as tmp:
         cmd = bwrap_command([sys.executable, "-I", "-S", "-c", "pass"], [("rw", Path(tmp), "/box")])
         try:
@@ -170,13 +192,16 @@ def sandbox_problem() -> str | None:
         except subprocess.TimeoutExpired:
             return "bubblewrap did not start a sandbox within 300 s"
     if proc.returncode != 0:
-        return (f"bubblewrap cannot create a sandbox here ({one_line(proc.stderr) or proc.returncode}). "
-                "Inside Docker it needs user namespaces (or --privileged); otherwise grade with "
-                "--sandbox none inside a throw-away container or VM.")
+        return (
+            "bubblewrap cannot create a sandbox here "
+            f"({one_line(proc.stderr) or proc.returncode}). Inside Docker it needs user namespaces "
+            "(or --privileged); otherwise grade with --sandbox none inside a throw-away container "
+            "or VM."
+        )
     return None
 
 
-# ---- inside the student's kernel: serve calls ------------------------------------------------------
+# ---- inside the student's kernel: serve calls ----------------------------------------------------
 
 
 def _sendable(x, depth: int = 0):
@@ -230,9 +255,16 @@ def serve(namespace: dict, inbox: str, outbox: str) -> None:
             except NotImplementedError:
                 reply = ("not implemented",)
             except BaseException as e:  # noqa: BLE001 - everything the student's code raises goes back
-                frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename.startswith("/tmp/ipykernel")
-                          or f.filename.startswith("<ipython")]
-                where = f" (line {frames[-1].lineno}: {(frames[-1].line or '').strip()})" if frames else ""
+                frames = [
+                    f
+                    for f in traceback.extract_tb(e.__traceback__)
+                    if f.filename.startswith("/tmp/ipykernel") or f.filename.startswith("<ipython")
+                ]
+                where = (
+                    f" (line {frames[-1].lineno}: {(frames[-1].line or '').strip()})"
+                    if frames
+                    else ""
+                )
                 reply = ("raised", type(e).__name__, str(e)[:500], where)
         tmp = outbox_p / f"{n}.tmp"
         try:
@@ -285,7 +317,9 @@ def limit_memory(megabytes: int) -> None:
         pass
 
 
-def run_worker(notebook: Path, inbox: Path, outbox: Path, run_dir: Path, memory_mb: int, timeout: float) -> None:
+def run_worker(
+    notebook: Path, inbox: Path, outbox: Path, run_dir: Path, memory_mb: int, timeout: float
+) -> None:
     """Run the student's cells (``timeout`` s in all), then serve the judge's calls."""
     import nbformat
     from nbclient import NotebookClient
@@ -305,9 +339,16 @@ def run_worker(notebook: Path, inbox: Path, outbox: Path, run_dir: Path, memory_
         def output(self, outs, msg, display_id, cell_index):
             return None  # keep no output in memory: a notebook may print megabytes
 
-    client = Client(nb, kernel_name="python3", allow_errors=True, timeout=int(timeout) + 1,
-                    interrupt_on_timeout=True, error_on_timeout={"ename": TIMEOUT_ENAME, "evalue": ""},
-                    shutdown_kernel="immediate", resources={"metadata": {"path": str(run_dir)}})
+    client = Client(
+        nb,
+        kernel_name="python3",
+        allow_errors=True,
+        timeout=int(timeout) + 1,
+        interrupt_on_timeout=True,
+        error_on_timeout={"ename": TIMEOUT_ENAME, "evalue": ""},
+        shutdown_kernel="immediate",
+        resources={"metadata": {"path": str(run_dir)}},
+    )
     status, errors = "ok", []
 
     def cell_failed(cell_index, execute_reply, **_):
@@ -324,7 +365,8 @@ def run_worker(notebook: Path, inbox: Path, outbox: Path, run_dir: Path, memory_
     client.on_cell_error = cell_failed
     try:
         with client.setup_kernel():
-            deadline = time.monotonic() + timeout  # from the kernel's start: a busy machine starts slowly
+            # from the kernel's start: a busy machine starts slowly
+            deadline = time.monotonic() + timeout
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code":
                     continue
@@ -336,7 +378,9 @@ def run_worker(notebook: Path, inbox: Path, outbox: Path, run_dir: Path, memory_
             late = time.monotonic() >= deadline or errors[:1] == ["timeout"]
             status = "timeout" if late else (errors[0] if errors else "ok")
             client.timeout = None
-            nb.cells.append(nbformat.v4.new_code_cell(SERVE_CELL.format(inbox=str(inbox), outbox=str(outbox))))
+            nb.cells.append(
+                nbformat.v4.new_code_cell(SERVE_CELL.format(inbox=str(inbox), outbox=str(outbox)))
+            )
             client.execute_cell(nb.cells[-1], len(nb.cells) - 1)
     except DeadKernelError:
         status = "error: the kernel died (out of memory, or the code ended it)"
@@ -345,7 +389,7 @@ def run_worker(notebook: Path, inbox: Path, outbox: Path, run_dir: Path, memory_
     finish(status)
 
 
-# ---- the judge: hidden checks, in a sandbox that never runs the student's code --------------------
+# ---- the judge: hidden checks, in a sandbox that never runs the student's code -------------------
 
 
 class KernelGone(Exception):
@@ -353,7 +397,8 @@ class KernelGone(Exception):
 
 
 class Remote:
-    """Stands for the student's function ``name``: each call is computed in the notebook's kernel."""
+    """Stands for the student's function ``name``: each call is computed in the notebook's
+    kernel."""
 
     def __init__(self, channel: "Channel", name: str):
         self.channel, self.name, self.__name__ = channel, name, name
@@ -404,29 +449,40 @@ class Channel:
             raise NotImplementedError
         if kind == "missing":
             raise StudentError(
-                f"`{name}` is not defined once your notebook has run (a deleted or renamed cell, or one "
-                "not reached within the time limit?).",
-                f"笔记本运行完后没有 `{name}`(单元格被删除、改了名，或在时限内没有运行到？)。", "not_defined")
-        called = ", ".join([describe(a) for a in args] + [f"{k}={describe(v)}" for k, v in kwargs.items()])
+                f"`{name}` is not defined once your notebook has run (a deleted or renamed cell, "
+                "or one not reached within the time limit?).",
+                f"笔记本运行完后没有 `{name}`(单元格被删除、改了名，或在时限内没有运行到？)。",
+                "not_defined",
+            )
+        called = ", ".join(
+            [describe(a) for a in args] + [f"{k}={describe(v)}" for k, v in kwargs.items()]
+        )
         if kind == "raised" and len(reply) == 4:
-            ename, text, where = one_line(reply[1])[:80], one_line(reply[2])[:200], str(reply[3])[:200]
+            ename, text = one_line(reply[1])[:80], one_line(reply[2])[:200]
+            where = str(reply[3])[:200]
             raise StudentError(
-                f"Your function raised {ename}{': ' + text if text else ''}{where}, when called with {called}.",
+                f"Your function raised {ename}{': ' + text if text else ''}{where}, "
+                f"when called with {called}.",
                 f"你的函数抛出了 {ename}{'：' + text if text else ''}{where}，输入为 {called}。",
-                "raised_exception")
+                "raised_exception",
+            )
         what = reply[1] if kind == "unreadable" and len(reply) == 2 else "an unknown answer"
         raise StudentError(
-            f"Your function returned a value the grader cannot read ({one_line(what)[:150]}), when called "
-            f"with {called}: return tensors, numbers, strings, lists, tuples or dicts.",
-            f"你的函数返回了评分程序读不了的值({one_line(what)[:150]})，输入为 {called}：请返回张量、数、"
-            "字符串、列表、元组或字典。", "unreadable_value")
+            "Your function returned a value the grader cannot read "
+            f"({one_line(what)[:150]}), when called with {called}: return tensors, numbers, "
+            "strings, lists, tuples or dicts.",
+            f"你的函数返回了评分程序读不了的值({one_line(what)[:150]})，输入为 {called}："
+            "请返回张量、数、字符串、列表、元组或字典。",
+            "unreadable_value",
+        )
 
 
 def answer_names(chapters: list[str]) -> dict[str, str]:
     """Exercise id -> the name of the student's function, from the book's solution notebooks."""
     pattern = re.compile(r"""check\(\s*["'](ch\d\d\.\w+)["']\s*,\s*([A-Za-z_]\w*)""")
     names: dict[str, str] = {}
-    sources = sorted((ROOT / "solutions" / "en").glob("*.ipynb")) + sorted((ROOT / "exercises" / "en").glob("*.ipynb"))
+    folders = (ROOT / "solutions" / "en", ROOT / "exercises" / "en")
+    sources = [path for folder in folders for path in sorted(folder.glob("*.ipynb"))]
     for path in sources:
         if path.name[:2] in {c[2:] for c in chapters}:
             cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
@@ -436,7 +492,9 @@ def answer_names(chapters: list[str]) -> dict[str, str]:
     return names
 
 
-def run_judge(inbox: Path, outbox: Path, ids: list[str], names: dict[str, str], seconds: float) -> list[dict]:
+def run_judge(
+    inbox: Path, outbox: Path, ids: list[str], names: dict[str, str], seconds: float
+) -> list[dict]:
     """Every exercise in ``ids``, hidden variants, against the notebook's functions."""
     from .exercises import run_check
 
@@ -449,26 +507,43 @@ def run_judge(inbox: Path, outbox: Path, ids: list[str], names: dict[str, str], 
         ready = str(e)
     for exercise_id in ids:
         if ready is not None:
-            verdicts.append({"id": exercise_id, "status": "not checked",
-                             "message": f"Not checked: {ready}.\n未能检查：笔记本的内核没有运行到评分这一步。"})
+            verdicts.append(
+                {
+                    "id": exercise_id,
+                    "status": "not checked",
+                    "message": f"Not checked: {ready}.\n"
+                    "未能检查：笔记本的内核没有运行到评分这一步。",
+                }
+            )
             continue
         name = names.get(exercise_id)
         if name is None:
-            verdicts.append({"id": exercise_id, "status": "error", "message": "the grader has no function name "
-                             "for this exercise\n评分程序不知道这道练习的函数名"})
+            verdicts.append(
+                {
+                    "id": exercise_id,
+                    "status": "error",
+                    "message": "the grader has no function name for this exercise\n"
+                    "评分程序不知道这道练习的函数名",
+                }
+            )
             continue
         try:
             result = run_check(exercise_id, Remote(channel, name), hidden=True)
             verdicts.append({"id": exercise_id, "status": result.status, "message": result.message})
         except KernelGone as e:
             ready = str(e)
-            verdicts.append({"id": exercise_id, "status": "not checked",
-                             "message": f"Not checked: {e}.\n未能检查：笔记本没有及时回应。"})
+            verdicts.append(
+                {
+                    "id": exercise_id,
+                    "status": "not checked",
+                    "message": f"Not checked: {e}.\n未能检查：笔记本没有及时回应。",
+                }
+            )
     (inbox / DONE_FILE).write_text("", encoding="utf-8")
     return verdicts
 
 
-# ---- the grader: sandboxes, verdicts, files --------------------------------------------------------
+# ---- the grader: sandboxes, verdicts, files ------------------------------------------------------
 
 
 def kill_group(pgid: int) -> None:
@@ -479,7 +554,8 @@ def kill_group(pgid: int) -> None:
 
 
 class Runner:
-    """Grades submissions, each in its own sandboxes; kills every process it started if interrupted."""
+    """Grades submissions, each in its own sandboxes; kills every process it started if
+    interrupted."""
 
     def __init__(self, ids: list[str], timeout: float, memory_mb: int, sandbox: str):
         self.ids, self.timeout, self.memory_mb, self.sandbox = ids, timeout, memory_mb, sandbox
@@ -492,15 +568,25 @@ class Runner:
         try:
             return self._grade(path, name)
         except Exception as e:  # the grader's own failure still yields the row
-            return Graded(name, f"error: grader: {one_line(f'{type(e).__name__}: {e}')}",
-                          {i: Verdict(i, "not checked", "the grader failed\n评分程序出错") for i in self.ids})
+            return Graded(
+                name,
+                f"error: grader: {one_line(f'{type(e).__name__}: {e}')}",
+                {i: Verdict(i, "not checked", "the grader failed\n评分程序出错") for i in self.ids},
+            )
 
     def start(self, cmd: list[str], cwd: Path, env: dict | None = None) -> subprocess.Popen:
         with self.lock:
             if self.stopping:
                 raise RuntimeError("grading was interrupted")
-            proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, start_new_session=True)
+            proc = subprocess.Popen(
+                cmd,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
             self.live.add(proc)
         return proc
 
@@ -520,27 +606,73 @@ class Runner:
             py = [sys.executable, "-m", "rnn2bert.grading"]
             if self.sandbox == "bwrap":
                 worker_cmd = bwrap_command(
-                    [*py, "--worker", "/grader/submission.ipynb", "/grader", "/box/out", "/box/run",
-                     str(self.memory_mb), str(self.timeout)],
-                    [("ro", inbox, "/grader"), ("rw", outbox, "/box/out"), ("rw", run_dir, "/box/run")])
+                    [
+                        *py,
+                        "--worker",
+                        "/grader/submission.ipynb",
+                        "/grader",
+                        "/box/out",
+                        "/box/run",
+                        str(self.memory_mb),
+                        str(self.timeout),
+                    ],
+                    [
+                        ("ro", inbox, "/grader"),
+                        ("rw", outbox, "/box/out"),
+                        ("rw", run_dir, "/box/run"),
+                    ],
+                )
                 judge_cmd = bwrap_command(
-                    [*py, "--judge", "/judge/in", "/judge/out", str(2 * self.timeout + STARTUP_S),
-                     json.dumps(self.ids), json.dumps(self.names)],
-                    [("rw", inbox, "/judge/in"), ("ro", outbox, "/judge/out"), ("ro", inbox, "/judge/run")])
+                    [
+                        *py,
+                        "--judge",
+                        "/judge/in",
+                        "/judge/out",
+                        str(2 * self.timeout + STARTUP_S),
+                        json.dumps(self.ids),
+                        json.dumps(self.names),
+                    ],
+                    [
+                        ("rw", inbox, "/judge/in"),
+                        ("ro", outbox, "/judge/out"),
+                        ("ro", inbox, "/judge/run"),
+                    ],
+                )
                 env = None
             else:
-                worker_cmd = [*py, "--worker", str(inbox / "submission.ipynb"), str(inbox), str(outbox),
-                              str(run_dir), str(self.memory_mb), str(self.timeout)]
-                judge_cmd = [*py, "--judge", str(inbox), str(outbox), str(2 * self.timeout + STARTUP_S),
-                             json.dumps(self.ids), json.dumps(self.names)]
+                worker_cmd = [
+                    *py,
+                    "--worker",
+                    str(inbox / "submission.ipynb"),
+                    str(inbox),
+                    str(outbox),
+                    str(run_dir),
+                    str(self.memory_mb),
+                    str(self.timeout),
+                ]
+                judge_cmd = [
+                    *py,
+                    "--judge",
+                    str(inbox),
+                    str(outbox),
+                    str(2 * self.timeout + STARTUP_S),
+                    json.dumps(self.ids),
+                    json.dumps(self.names),
+                ]
                 env = {k: v for k, v in os.environ.items() if not k.startswith("RNN2BERT")}
             worker = self.start(worker_cmd, run_dir, env)
             judge = self.start(judge_cmd, work, env)
             tails = [bytearray(), bytearray()]
             judge_out = bytearray()
-            readers = [threading.Thread(target=self._drain, args=(s, t, limit), daemon=True)
-                       for s, t, limit in ((worker.stdout, tails[0], TAIL_BYTES), (worker.stderr, tails[0], TAIL_BYTES),
-                                           (judge.stdout, judge_out, 2**24), (judge.stderr, tails[1], TAIL_BYTES))]
+            readers = [
+                threading.Thread(target=self._drain, args=(s, t, limit), daemon=True)
+                for s, t, limit in (
+                    (worker.stdout, tails[0], TAIL_BYTES),
+                    (worker.stderr, tails[0], TAIL_BYTES),
+                    (judge.stdout, judge_out, 2**24),
+                    (judge.stderr, tails[1], TAIL_BYTES),
+                )
+            ]
             for r in readers:
                 r.start()
             hard_deadline = time.monotonic() + 2 * self.timeout + 2 * STARTUP_S
@@ -562,16 +694,23 @@ class Runner:
             status = self._status(outbox, worker.returncode, tails[0])
             return Graded(name, status, verdicts)
 
-    def _verdicts(self, out: bytearray, returncode: int | None, tail: bytearray) -> dict[str, Verdict]:
+    def _verdicts(
+        self, out: bytearray, returncode: int | None, tail: bytearray
+    ) -> dict[str, Verdict]:
         try:
             found = json.loads(out.decode("utf-8").strip().splitlines()[-1])
             verdicts = {v["id"]: Verdict(v["id"], v["status"], v["message"]) for v in found}
         except (ValueError, IndexError, KeyError, TypeError):
-            why = one_line(tail.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit {returncode}"])
+            why = one_line(
+                tail.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit {returncode}"]
+            )
             verdicts = {}
             for i in self.ids:
-                verdicts[i] = Verdict(i, "not checked", f"The grader's checks did not finish ({why}).\n"
-                                      "评分程序的检查没有完成。")
+                verdicts[i] = Verdict(
+                    i,
+                    "not checked",
+                    f"The grader's checks did not finish ({why}).\n评分程序的检查没有完成。",
+                )
         return {i: verdicts.get(i, Verdict(i, "not checked", "")) for i in self.ids}
 
     @staticmethod
@@ -582,7 +721,9 @@ class Runner:
                 return one_line(str(json.loads(f.read(10_000).decode("utf-8"))["status"]))
         except (OSError, ValueError, KeyError, TypeError):
             last = tail.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
-            return one_line(f"error: the notebook's run ended without a status (exit {returncode}) {last[0]}")
+            return one_line(
+                f"error: the notebook's run ended without a status (exit {returncode}) {last[0]}"
+            )
 
     @staticmethod
     def _drain(stream, keep: bytearray, limit: int) -> None:
@@ -600,8 +741,11 @@ class Runner:
 
 
 def find_submissions(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*.ipynb")
-                  if ".ipynb_checkpoints" not in p.parts and p.is_file() and not p.is_symlink())
+    return sorted(
+        p
+        for p in folder.rglob("*.ipynb")
+        if ".ipynb_checkpoints" not in p.parts and p.is_file() and not p.is_symlink()
+    )
 
 
 def spreadsheet_safe(text: str) -> str:
@@ -619,27 +763,51 @@ def write_csv(graded: list[Graded], ids: list[str], out: Path) -> None:
         writer.writerow(["student_id", "submission", *ids, "total", "max", "status"])
         for g in graded:
             marks = [g.verdicts[i].points for i in ids]
-            writer.writerow([spreadsheet_safe(g.student_id), spreadsheet_safe(g.submission), *marks,
-                             sum(marks), maximum, spreadsheet_safe(g.status)])
+            writer.writerow(
+                [
+                    spreadsheet_safe(g.student_id),
+                    spreadsheet_safe(g.submission),
+                    *marks,
+                    sum(marks),
+                    maximum,
+                    spreadsheet_safe(g.status),
+                ]
+            )
     os.replace(tmp, out)
 
 
-STATUS_WORDS = {"passed": "passed · 通过", "failed": "wrong · 错误", "not attempted": "not attempted · 未作答",
-                "error": "your code raised an error · 代码出错", "not checked": "not checked · 未检查"}
+STATUS_WORDS = {
+    "passed": "passed · 通过",
+    "failed": "wrong · 错误",
+    "not attempted": "not attempted · 未作答",
+    "error": "your code raised an error · 代码出错",
+    "not checked": "not checked · 未检查",
+}
 
 
 def feedback(g: Graded, ids: list[str]) -> str:
     """The student's feedback file: each exercise's points and the check's bilingual message."""
     total, maximum = sum(g.verdicts[i].points for i in ids), sum(points(i) for i in ids)
-    lines = [f"# Feedback · 反馈: {g.student_id}", "",
-             f"Submission · 提交: `{g.submission}`  ", f"Total · 总分: **{total} / {maximum}**  ",
-             f"Run of your notebook · 笔记本运行情况: {g.status}", "",
-             "The grader ran your notebook, then checked each function with inputs the notebook does not show "
-             "(hidden variants).  ", "评分程序先运行你的笔记本，再用笔记本里没有出现过的输入(隐藏测试)检查每个函数。", ""]
+    lines = [
+        f"# Feedback · 反馈: {g.student_id}",
+        "",
+        f"Submission · 提交: `{g.submission}`  ",
+        f"Total · 总分: **{total} / {maximum}**  ",
+        f"Run of your notebook · 笔记本运行情况: {g.status}",
+        "",
+        "The grader ran your notebook, then checked each function with inputs the notebook "
+        "does not show (hidden variants).  ",
+        "评分程序先运行你的笔记本，再用笔记本里没有出现过的输入(隐藏测试)检查每个函数。",
+        "",
+    ]
     for i in ids:
         v, ex = g.verdicts[i], REGISTRY[i]
-        lines += [f"## {i}: {ex.title_en} · {ex.title_zh}", "",
-                  f"{v.points} / {points(i)} points · 分, {STATUS_WORDS.get(v.status, v.status)}", ""]
+        lines += [
+            f"## {i}: {ex.title_en} · {ex.title_zh}",
+            "",
+            f"{v.points} / {points(i)} points · 分, {STATUS_WORDS.get(v.status, v.status)}",
+            "",
+        ]
         if v.message and v.status != "passed":
             lines += ["> " + line for line in v.message.strip().splitlines()] + [""]
     return "\n".join(lines)
@@ -665,7 +833,9 @@ def summary(graded: list[Graded], ids: list[str]) -> str:
         lines.append(f"{g.submission:<{width}}  {total:>2}/{maximum:<3}  {g.status}")
     lines.append("")
     for i in ids:
-        lines.append(f"{i:<30} passed by {sum(g.verdicts[i].status == 'passed' for g in graded)}/{n}")
+        lines.append(
+            f"{i:<30} passed by {sum(g.verdicts[i].status == 'passed' for g in graded)}/{n}"
+        )
     statuses = Counter(g.status.split(":")[0] for g in graded)
     lines.append("status: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())))
     return "\n".join(lines)
@@ -683,24 +853,52 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m rnn2bert.grading",
         description="Grade a folder of exercise notebooks: each in its own sandbox, hidden checks, "
-                    "points, a feedback file per student, a CSV (see the module docstring).")
-    parser.add_argument("submissions", type=Path, help="folder of .ipynb submissions (searched recursively)")
-    parser.add_argument("--chapter", type=chapter_id, action="append", required=True,
-                        help="chapter whose exercises are graded (repeatable): 2, 02 or ch02")
-    parser.add_argument("--out", type=Path, default=Path("grades.csv"), help="CSV to write (default: grades.csv)")
-    parser.add_argument("--feedback", type=Path, default=None,
-                        help="folder for one feedback file per student (default: feedback/ next to --out)")
-    parser.add_argument("--timeout", type=float, default=300,
-                        help="seconds for the notebook's cells, and again for the hidden checks (default: 300)")
+        "points, a feedback file per student, a CSV (see the module docstring).",
+    )
+    parser.add_argument(
+        "submissions", type=Path, help="folder of .ipynb submissions (searched recursively)"
+    )
+    parser.add_argument(
+        "--chapter",
+        type=chapter_id,
+        action="append",
+        required=True,
+        help="chapter whose exercises are graded (repeatable): 2, 02 or ch02",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("grades.csv"), help="CSV to write (default: grades.csv)"
+    )
+    parser.add_argument(
+        "--feedback",
+        type=Path,
+        default=None,
+        help="folder for one feedback file per student (default: feedback/ next to --out)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=300,
+        help="seconds for the notebook's cells, and again for the hidden checks (default: 300)",
+    )
     parser.add_argument("--jobs", type=int, default=1, help="notebooks graded at once (default: 1)")
-    parser.add_argument("--memory-mb", type=int, default=8192,
-                        help="address-space limit per process in MiB, 0 for none (default: 8192)")
-    parser.add_argument("--sandbox", choices=["bwrap", "none"], default="bwrap",
-                        help="bwrap: each submission in its own bubblewrap sandbox (default); none: no "
-                             "isolation, only inside a throw-away container or VM")
+    parser.add_argument(
+        "--memory-mb",
+        type=int,
+        default=8192,
+        help="address-space limit per process in MiB, 0 for none (default: 8192)",
+    )
+    parser.add_argument(
+        "--sandbox",
+        choices=["bwrap", "none"],
+        default="bwrap",
+        help="bwrap: each submission in its own bubblewrap sandbox (default); none: no "
+        "isolation, only inside a throw-away container or VM",
+    )
     args = parser.parse_args(argv)
     if not hasattr(os, "killpg"):
-        parser.error("the grader runs on Linux (elsewhere: --sandbox none inside a Linux container or VM)")
+        parser.error(
+            "the grader runs on Linux (elsewhere: --sandbox none inside a Linux container or VM)"
+        )
     if not args.submissions.is_dir():
         parser.error(f"not a folder: {args.submissions}")
     unknown = [c for c in args.chapter if not any(i.startswith(c + ".") for i in REGISTRY)]
@@ -716,11 +914,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--worker"]:  # internal: NOTEBOOK INBOX OUTBOX RUN_DIR MEMORY_MB TIMEOUT
-        run_worker(Path(argv[1]), Path(argv[2]), Path(argv[3]), Path(argv[4]), int(argv[5]), float(argv[6]))
+        run_worker(
+            Path(argv[1]), Path(argv[2]), Path(argv[3]), Path(argv[4]), int(argv[5]), float(argv[6])
+        )
         return 0
     if argv[:1] == ["--judge"]:  # internal: INBOX OUTBOX SECONDS IDS_JSON NAMES_JSON
-        verdicts = run_judge(Path(argv[1]), Path(argv[2]), json.loads(argv[4]), json.loads(argv[5]),
-                             float(argv[3]))
+        verdicts = run_judge(
+            Path(argv[1]), Path(argv[2]), json.loads(argv[4]), json.loads(argv[5]), float(argv[3])
+        )
         sys.stdout.write("\n" + json.dumps(verdicts, ensure_ascii=False) + "\n")
         return 0
     from tqdm import tqdm
@@ -730,9 +931,14 @@ def main(argv: list[str] | None = None) -> int:
     submissions = find_submissions(args.submissions)
     runner = Runner(ids, args.timeout, args.memory_mb, args.sandbox)
     graded: list[Graded] = []
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool, \
-            tqdm(total=len(submissions), desc="grading", unit="notebook", file=sys.stderr) as bar:
-        futures = [pool.submit(runner.grade, p, p.relative_to(args.submissions).as_posix()) for p in submissions]
+    with (
+        ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool,
+        tqdm(total=len(submissions), desc="grading", unit="notebook", file=sys.stderr) as bar,
+    ):
+        futures = [
+            pool.submit(runner.grade, p, p.relative_to(args.submissions).as_posix())
+            for p in submissions
+        ]
         try:
             for future in as_completed(futures):
                 graded.append(future.result())
