@@ -3,9 +3,10 @@
 * The data: every entry complete in both languages, naming a chapter that exists in both
   and that really uses the term; Chinese definitions in the house style.
 * Coverage: the Chinese chapters introduce a term by giving the English in parentheses at
-  its first use, 自注意力(self-attention). Every such English term, in every chapter that
-  exists (new chapters included), must be in the glossary. Adding a term is one entry in
-  glossary.yml (see the comment at its top).
+  its first use, 自注意力（self-attention） (full-width, DESIGN.md; the old half-width
+  form is still read, so that no introduction escapes the check). Every such English term,
+  in every chapter that exists (new chapters included), must be in the glossary. Adding a
+  term is one entry in glossary.yml (see the comment at its top).
 * The built site (the `site` fixture, as in test_site.py): both glossary pages have an
   anchor for every term; every chapter page links its terms to the glossary of its own
   language, once per term, to anchors that exist; the API reference documents every module.
@@ -22,6 +23,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+
+from notebooks import CODE, typography_problems
 
 ROOT = Path(__file__).resolve().parents[1]
 LANGS = ("en", "zh")
@@ -109,17 +112,15 @@ def test_every_entry_is_used_in_its_chapter():
     assert not wrong, "the named chapter never uses the term:\n" + "\n".join(wrong)
 
 
-HALF_WIDTH = re.compile(r"[\u3400-\u9fff][,;:?!]|[,;:?!][\u3400-\u9fff]")
-NO_SPACE = re.compile(r"[\u3400-\u9fff][A-Za-z0-9]|[A-Za-z0-9][\u3400-\u9fff]")
-
-
 def test_chinese_definitions_follow_the_house_style():
-    """Full-width punctuation, and a space between Chinese and Latin letters or digits."""
+    """The Chinese text the glossary page and the tooltips show follows the house typography
+    (tests/notebooks.py TYPOGRAPHY): full-width punctuation and （）“”, a space between Chinese and
+    Latin letters or digits."""
     problems = []
     for e in ENTRIES:
-        text = re.sub(r"`[^`]*`|\$[^$]*\$", "", e.zh_def)  # code and math may hold anything
-        for pattern, what in ((HALF_WIDTH, "half-width punctuation"), (NO_SPACE, "no space")):
-            problems += [f"{e.zh}: {what} at {m.group(0)!r}" for m in pattern.finditer(text)]
+        for text in (e.zh, e.zh_def):
+            text = re.sub(r"`[^`]*`|\$[^$]*\$", CODE, text)  # code and math may hold anything
+            problems += [f"{e.zh}: {p}" for p in typography_problems(text)]
     assert not problems, "\n".join(problems)
 
 
@@ -152,7 +153,9 @@ def test_term_matching_rules():
 
 # --------------------------------------------------------------------------- coverage
 
-# 自注意力(self-attention), **多头注意力**(multi-head attention), 因果掩码（causal mask，又称…）
+# 自注意力（self-attention）, **多头注意力**（multi-head attention）,
+# 因果掩码（causal mask，又称…）; and the half-width 自注意力(self-attention)
+# (the house style before December 2026)
 INTRODUCED = re.compile(r"[\u3400-\u9fff][*]{0,2}[（(]([^()（）\n]{1,100})[)）]")
 LATIN_TERM = re.compile(r"[A-Za-z][A-Za-z'’./ -]*[A-Za-z]|[A-Za-z]")
 CITATION = re.compile(r"\b(1[89]|20)\d\d\b|等|et al")
@@ -164,7 +167,7 @@ NOT_TERMS = {
 
 
 def introduced_terms() -> list[tuple[str, str, str]]:
-    """(chapter, text before, English) for every `中文(English)` in the Chinese chapters."""
+    """(chapter, text before, English) for every `中文（English）` in the Chinese chapters."""
     found = []
     for stem, path in chapters("zh").items():
         text = markdown(path)
@@ -178,6 +181,19 @@ def introduced_terms() -> list[tuple[str, str, str]]:
                 if LATIN_TERM.fullmatch(part) and part.lower() not in NOT_TERMS:
                     found.append((stem, text[max(0, m.start() - 8) : m.start() + 1], part))
     return found
+
+
+def test_introductions_are_read_in_both_widths():
+    def found(text):
+        return [m.group(1) for m in INTRODUCED.finditer(text)]
+
+    assert found("**多头注意力**（multi-head attention）把") == ["multi-head attention"]
+    assert found("自注意力(self-attention)") == ["self-attention"]
+    assert found("因果掩码（causal mask，又称 look-ahead mask）") == [
+        "causal mask，又称 look-ahead mask"
+    ]
+    assert found("Vaswani 等人（2017）") == ["2017"]  # a citation: dropped below
+    assert found("用 softmax (self-attention)") == []  # not right after a Chinese term
 
 
 def test_the_extraction_finds_the_introduced_terms():
@@ -209,7 +225,7 @@ def test_every_term_the_chapters_introduce_is_in_the_glossary(chapter):
         }
     )
     assert not missing, (
-        "terms introduced in the Chinese chapters as 中文(English) but missing from glossary.yml "
+        "terms introduced in the Chinese chapters as 中文（English） but missing from glossary.yml "
         "(add an entry, or the form to an entry's aliases/also):\n" + "\n".join(missing)
     )
 

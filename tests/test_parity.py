@@ -2,14 +2,29 @@
 
 Code cells and their text outputs must be identical (so the nbval run of one language vouches
 for the other); the prose is written natively in each language, and the Chinese follows the
-house typography (DESIGN.md): full-width punctuation, a space between Chinese and Latin/digits.
+house typography (DESIGN.md, notebooks.TYPOGRAPHY): full-width punctuation and （）“”, a space
+between Chinese and Latin/digits; so do the Chinese pages (.md) and the Chinese halves of the
+exercise checks' messages.
 """
 
+import ast
 import re
 
 import pytest
 
-from notebooks import CJK, KINDS, LANGS, ROOT, notebooks, pairs, prose, read, text_outputs
+from notebooks import (
+    CJK,
+    CODE,
+    KINDS,
+    LANGS,
+    ROOT,
+    notebooks,
+    pairs,
+    prose,
+    read,
+    text_outputs,
+    typography_problems,
+)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -66,31 +81,133 @@ def test_chinese_prose_is_chinese_and_english_is_not(en, zh):
         )
 
 
-# DESIGN.md: full-width punctuation in Chinese text, a space between Chinese and Latin or digits.
-HALF_WIDTH_AFTER_HANZI = re.compile(r'[\u4e00-\u9fff][,;:!?"]|[,;:!?"][\u4e00-\u9fff]')
-NO_SPACE = re.compile(r"[\u4e00-\u9fff][A-Za-z0-9]|[A-Za-z0-9][\u4e00-\u9fff]")
-
-
-@pytest.mark.parametrize(
-    "path", [p for k in KINDS for p in notebooks(k, "zh")], ids=lambda p: str(p.relative_to(ROOT))
+ZH_NOTEBOOKS = [p for k in KINDS for p in notebooks(k, "zh")]
+# the Chinese pages that are not notebooks: appendices, glossary page, teaching material
+ZH_PAGES = sorted((ROOT / "chapters" / "zh").glob("*.md")) + sorted(
+    (ROOT / "teaching").glob("*.zh.md")
 )
+
+
+@pytest.mark.parametrize("path", ZH_NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_chinese_typography(path):
-    problems = []
-    for i, text in _markdown(path):
-        for pattern, what in (
-            (HALF_WIDTH_AFTER_HANZI, "half-width punctuation"),
-            (NO_SPACE, "no space"),
-        ):
-            problems += [
-                f"cell {i}: {what}: …{text[max(0, m.start() - 6) : m.end() + 6]!r}…"
-                for m in pattern.finditer(text)
-            ]
+    """The house typography (notebooks.TYPOGRAPHY) in every Markdown cell, tables included."""
+    problems = [
+        f"cell {i}: {problem}"
+        for i, c in enumerate(read(path).cells)
+        if c.cell_type == "markdown"
+        for problem in typography_problems(prose(c.source, tables=True, code=CODE))
+    ]
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize(
-    "path", [p for k in KINDS for p in notebooks(k, "zh")], ids=lambda p: str(p.relative_to(ROOT))
-)
+@pytest.mark.parametrize("path", ZH_PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_chinese_typography_of_the_pages(path):
+    problems = typography_problems(prose(path.read_text(encoding="utf-8"), tables=True, code=CODE))
+    assert not problems, "\n".join(problems)
+
+
+def chinese_messages() -> list[tuple[str, int, str]]:
+    """(file, line, text) of the Chinese in the exercise checks' strings: the Chinese argument
+    of a bilingual pair, or the Chinese halves of an "English · 中文" string. Built the way
+    Python sees them (adjacent literals joined; an f-string's fields as CODE); docstrings left
+    out."""
+    found = []
+    for path in sorted((ROOT / "src" / "rnn2bert" / "exercises").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef))
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
+        }
+        parts_of_fstrings = {
+            id(v) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for v in node.values
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr):
+                text = "".join(
+                    v.value if isinstance(v, ast.Constant) else CODE for v in node.values
+                )
+            elif (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in docstrings | parts_of_fstrings
+            ):
+                text = node.value
+            else:
+                continue
+            for half in re.split(r" · ", text):
+                if CJK.search(half):
+                    found.append((path.name, node.lineno, re.sub(r"`[^`\n]+`", CODE, half)))
+    return found
+
+
+def test_chinese_messages_are_found():
+    """The extraction sees the check messages (so the test below cannot pass vacuously)."""
+    texts = [text for _, _, text in chinese_messages()]
+    assert len(texts) > 250, len(texts)
+    assert "通过" in texts  # core.py: f"✓ {exercise_id} — passed · 通过"
+    assert any(t.startswith("转置了：行是查询，列是键") for t in texts)  # ch11, a pair's Chinese
+    assert {f for f, _, _ in chinese_messages()} >= {"core.py", "ch02.py", "ch12.py"}
+
+
+def test_chinese_typography_of_the_check_messages():
+    problems = [
+        f"{file}:{line}: {problem}"
+        for file, line, text in chinese_messages()
+        for problem in typography_problems(text, plain=True)
+    ]
+    assert not problems, "\n".join(problems)
+
+
+def test_typography_rules_catch_the_old_forms():
+    """Each rule fires on the form it forbids and not on the house form."""
+    bad = [
+        "自注意力(self-attention)",  # half-width, touching hanzi
+        "**多头注意力** (multi-head attention) 把",  # with spaces and emphasis
+        "见 (第 04 章)",  # encloses Chinese
+        "Vaswani 等人(2017)",
+        "(a) 计算",
+        '例如 "I am a student"',  # ASCII quotes in a Chinese line
+        "看向 “animal” 的",  # spaces outside “”
+        f"函数 {CODE} （因果掩码）",
+        "分解后, 不分解",
+        "第03章",
+    ]
+    good = [
+        "自注意力（self-attention）",
+        "**多头注意力**（multi-head attention）把",
+        "Vaswani 等人（2017）",
+        f"函数 {CODE}（因果掩码）的输出",
+        "看向“animal”的",
+        "* Vaswani, A. et al. (2017). Attention is all you need. 提出 Transformer。",
+        "| mask (padding, causal) | 掩码（填充、因果） |",
+        "推导 Var(q·k) = d_k",
+        "第 03 章",
+    ]
+    assert [t for t in bad if not typography_problems(t)] == []
+    assert [(t, typography_problems(t)) for t in good if typography_problems(t)] == []
+    # plain text (check messages): math and code keep (), remarks take （）
+    plain_bad = [
+        "应在键的维度上(dim=-1)归一化",
+        "差了一位(off by one)：",
+        "请返回一对数 (分解后, 不分解)。",
+    ]
+    plain_good = [
+        "形状是 (L, d_k)：",
+        "应为 softmax(QKᵀ)。",
+        "Python 把它读作 (d_k ** 1) / 2。",
+        "应在键的维度上（dim=-1）归一化",
+        "请返回一对数（分解后，不分解）。",
+    ]
+    assert [t for t in plain_bad if not typography_problems(t, plain=True)] == []
+    assert [t for t in plain_good if typography_problems(t, plain=True)] == []
+    assert typography_problems("形状是 (L, d_k)：")  # not in Markdown, where code is marked
+
+
+@pytest.mark.parametrize("path", ZH_NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_chinese_quotes_open_and_close(path):
     """“…” must alternate and balance in every cell (a bad conversion once produced
     "dog bites man“ 和 ”man")."""

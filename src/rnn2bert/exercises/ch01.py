@@ -70,21 +70,21 @@ def check_rnn_step(rnn_step, hidden: bool = False) -> None:
                     lambda: torch.tanh(x_t @ W_x + h_prev @ W_h.T + b),
                     "W_h is transposed: the book writes vectors as rows, so it is "
                     "h_{t−1} @ W_h (nn.RNN stores the transpose, weight_hh).",
-                    "W_h 被转置了：本书把向量写成行，所以应是 h_{t−1} @ W_h(nn.RNN 存的 weight_hh "
-                    "才是转置)。",
+                    "W_h 被转置了：本书把向量写成行，所以应是 h_{t−1} @ W_h（nn.RNN 存的 weight_hh "
+                    "才是转置）。",
                     "transposed_W_h",
                 ),
                 (torch.tanh(z - b), "You forgot the bias b.", "忘了偏置 b。", "no_bias"),
                 (
                     torch.sigmoid(z),
                     "A sigmoid instead of tanh: the Elman RNN (and nn.RNN) uses tanh.",
-                    "用了 sigmoid 而不是 tanh：Elman RNN(以及 nn.RNN)用的是 tanh。",
+                    "用了 sigmoid 而不是 tanh：Elman RNN（以及 nn.RNN）用的是 tanh。",
                     "sigmoid",
                 ),
                 (
                     torch.relu(z),
                     "A ReLU instead of tanh: the Elman RNN (and nn.RNN by default) uses tanh.",
-                    "用了 ReLU 而不是 tanh：Elman RNN(以及默认的 nn.RNN)用的是 tanh。",
+                    "用了 ReLU 而不是 tanh：Elman RNN（以及默认的 nn.RNN）用的是 tanh。",
                     "relu",
                 ),
                 (
@@ -144,16 +144,17 @@ def check_rnn_forward(rnn_forward, hidden: bool = False) -> None:
                     lambda: _run(x, W_x, W_h, b, feed_back=False)[:, 1:],
                     "Each step ignores the previous state: feed h_{t−1} back in "
                     "(h = tanh(x_t W_x + h W_h + b), with h carried over from the step before).",
-                    "每一步都没有用上一步的状态：要把 h_{t−1} 送回来(h = tanh(x_t W_x + h W_h + "
-                    "b)，h 从上一步带过来)。",
+                    "每一步都没有用上一步的状态：要把 h_{t−1} 送回来（h = tanh(x_t W_x + h W_h + "
+                    "b)，h 从上一步带过来）。",
                     "no_feedback",
                 ),
                 (
                     lambda: _run(x, W_x, W_h, b)[:, :-1],
                     "Off by one: you returned h_0 … h_{L−1}. Return the states after each token, "
                     "h_1 … h_L (the zero start state is not an output).",
-                    "差了一位(off by one)：你返回的是 h_0 … h_{L−1}。应返回读完每个词元之后的状态 "
-                    "h_1 … h_L(初始的零状态不是输出)。",
+                    "差了一位（off by one）：你返回的是 h_0 … h_{L−1}。"
+                    "应返回读完每个词元之后的状态 "
+                    "h_1 … h_L（初始的零状态不是输出）。",
                     "off_by_one",
                 ),
                 (
@@ -262,13 +263,13 @@ def check_gradient_factor(gradient_factor, hidden: bool = False) -> None:
             (
                 lambda w, n: w ** (n - 1),
                 "Off by one: n steps from h_0 to h_n give n factors of w, wⁿ.",
-                "差了一位(off by one)：从 h_0 到 h_n 共 n 步，有 n 个因子 w，即 wⁿ。",
+                "差了一位（off by one）：从 h_0 到 h_n 共 n 步，有 n 个因子 w，即 wⁿ。",
                 "off_by_one",
             ),
             (
                 lambda w, n: w ** (n + 1),
                 "Off by one: n steps from h_0 to h_n give n factors of w, wⁿ.",
-                "差了一位(off by one)：从 h_0 到 h_n 共 n 步，有 n 个因子 w，即 wⁿ。",
+                "差了一位（off by one）：从 h_0 到 h_n 共 n 步，有 n 个因子 w，即 wⁿ。",
                 "off_by_one",
             ),
             (
@@ -342,13 +343,13 @@ def check_receptive_field(receptive_field, hidden: bool = False) -> None:
             (
                 lambda n, k: n * (k - 1),
                 "Off by one: L(k − 1) forgets the centre position itself; it is 1 + L(k − 1).",
-                "差了一位(off by one)：L(k − 1) 漏掉了中心位置本身，应为 1 + L(k − 1)。",
+                "差了一位（off by one）：L(k − 1) 漏掉了中心位置本身，应为 1 + L(k − 1)。",
                 "off_by_one",
             ),
             (
                 lambda n, k: k**n,
                 "The window grows additively, by k − 1 per layer, not multiplicatively (kᴸ).",
-                "窗口是按加法增长的，每层加 k − 1，而不是按乘法(kᴸ)。",
+                "窗口是按加法增长的，每层加 k − 1，而不是按乘法（kᴸ）。",
                 "multiplicative",
             ),
             (
@@ -366,7 +367,7 @@ def check_receptive_field(receptive_field, hidden: bool = False) -> None:
             (
                 lambda n, k: 2 + n * (k - 1),
                 "Off by one: 1 + L(k − 1) positions, the centre counted once.",
-                "差了一位(off by one)：应为 1 + L(k − 1)，中心位置只算一次。",
+                "差了一位（off by one）：应为 1 + L(k − 1)，中心位置只算一次。",
                 "off_by_one",
             ),
         ],
@@ -408,7 +409,7 @@ def check_layers_to_connect(layers_to_connect, hidden: bool = False) -> None:
                 lambda n, k: n // (k - 1),
                 "Rounded down: when k − 1 does not divide n, one more layer is needed "
                 "(round up, ⌈n / (k − 1)⌉).",
-                "向下取整了：k − 1 不能整除 n 时还需要多一层(应向上取整，⌈n / (k − 1)⌉)。",
+                "向下取整了：k − 1 不能整除 n 时还需要多一层（应向上取整，⌈n / (k − 1)⌉）。",
                 "rounded_down",
             ),
             (
@@ -424,7 +425,7 @@ def check_layers_to_connect(layers_to_connect, hidden: bool = False) -> None:
                 lambda n, k: n,
                 "That is the RNN's answer (one step per position). A convolution layer "
                 "covers k − 1 new positions at once.",
-                "这是 RNN 的答案(每个位置一步)。一层卷积一次就能覆盖 k − 1 个新位置。",
+                "这是 RNN 的答案（每个位置一步）。一层卷积一次就能覆盖 k − 1 个新位置。",
                 "rnn_answer",
             ),
             (
@@ -437,7 +438,8 @@ def check_layers_to_connect(layers_to_connect, hidden: bool = False) -> None:
                 lambda n, k: math.ceil((n + 1) / (k - 1)),
                 "Off by one: the window must span n + 1 positions, 1 + L(k − 1) ≥ n + 1, "
                 "so L = ⌈n / (k − 1)⌉.",
-                "差了一位(off by one)：窗口要覆盖 n + 1 个位置，1 + L(k − 1) ≥ n + 1，所以 L = ⌈n "
+                "差了一位（off by one）：窗口要覆盖 n + 1 个位置，1 + L(k − 1) ≥ n + 1，"
+                "所以 L = ⌈n "
                 "/ (k − 1)⌉。",
                 "off_by_one",
             ),

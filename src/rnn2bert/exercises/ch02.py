@@ -41,13 +41,13 @@ def check_scores(scores, hidden: bool = False) -> None:
                     lambda: want / (K.norm(dim=-1) * q.norm()),
                     "You divided by the vector lengths (cosine similarity). Attention "
                     "scores are the plain dot products q·kⱼ.",
-                    "你除以了向量长度(余弦相似度)。注意力得分就是点积 q·kⱼ 本身。",
+                    "你除以了向量长度（余弦相似度）。注意力得分就是点积 q·kⱼ 本身。",
                     "cosine",
                 ),
                 (
                     lambda: torch.softmax(want, -1),
                     "You applied softmax already. Scores are the numbers *before* the softmax.",
-                    "你已经做了 softmax。得分(score)是 softmax *之前* 的数。",
+                    "你已经做了 softmax。得分（score）是 softmax *之前* 的数。",
                     "softmax_applied",
                 ),
                 (
@@ -115,7 +115,7 @@ def check_softmax(softmax, hidden: bool = False) -> None:
                     lambda: torch.softmax(x, dim=0),
                     "Softmax over the wrong axis: each row must sum to 1 (normalise over the last "
                     "axis, dim=-1); yours normalises over the first axis.",
-                    "softmax 的维度错了：应当每一行之和为 1(沿最后一维 dim=-1 归一化)；"
+                    "softmax 的维度错了：应当每一行之和为 1（沿最后一维 dim=-1 归一化）；"
                     "你的结果是沿第一维归一化。",
                     "wrong_axis",
                 ),
@@ -223,7 +223,7 @@ def check_attention(attention, hidden: bool = False) -> None:
                     lambda: torch.softmax(scores, dim=0),
                     "Softmax over the wrong axis: each row (one query) must sum to 1 over the "
                     "keys; yours makes each column sum to 1.",
-                    "softmax 的维度错了：每一行(一个查询)应在所有键上归一化、和为 1；"
+                    "softmax 的维度错了：每一行（一个查询）应在所有键上归一化、和为 1；"
                     "你的结果是每一列和为 1。",
                     "wrong_axis",
                 ),
@@ -237,7 +237,7 @@ def check_attention(attention, hidden: bool = False) -> None:
                     lambda: torch.softmax(scores / math.sqrt(d_k), dim=-1),
                     "You divided by √d_k. The Transformer does (chapter 03 "
                     "explains why), but this exercise asks for the plain softmax(QKᵀ)V.",
-                    "你除以了 √d_k。Transformer 确实这样做(第 03 章解释原因)，"
+                    "你除以了 √d_k。Transformer 确实这样做（第 03 章解释原因），"
                     "但本题要求的是不缩放的 softmax(QKᵀ)V。",
                     "scaled",
                 ),
@@ -256,7 +256,7 @@ def check_attention(attention, hidden: bool = False) -> None:
                 (
                     lambda: torch.softmax(scores, dim=0).T,
                     "Softmax over the wrong axis: each row (one query) must sum to 1.",
-                    "softmax 的维度错了：每一行(一个查询)之和应为 1。",
+                    "softmax 的维度错了：每一行（一个查询）之和应为 1。",
                     "wrong_axis",
                 ),
             ],
@@ -285,7 +285,7 @@ def check_attention(attention, hidden: bool = False) -> None:
                     lambda: torch.softmax(scores, dim=0) @ V,
                     "The output was mixed with column-normalised weights: softmax over the "
                     "keys (dim=-1).",
-                    "输出用的是按列归一化的权重：softmax 应在键的维度上(dim=-1)。",
+                    "输出用的是按列归一化的权重：softmax 应在键的维度上（dim=-1）。",
                     "wrong_axis",
                 ),
                 (
@@ -349,15 +349,15 @@ def check_self_attention(self_attention, hidden: bool = False) -> None:
                     lambda: _reference(X @ W_q, X @ W_q, X @ W_q)[0],
                     "You used W_q for all three. Q, K and V each have their own "
                     "matrix (W_q, W_k, W_v).",
-                    "三者都用了 W_q。Q、K、V 各有自己的矩阵(W_q、W_k、W_v)。",
+                    "三者都用了 W_q。Q、K、V 各有自己的矩阵（W_q、W_k、W_v）。",
                     "W_q_for_all",
                 ),
                 (
                     lambda: _reference(X @ W_q.T, X @ W_k.T, X @ W_v.T)[0],
                     "You multiplied by the transposed matrices. In this book "
                     "a token is a row, so Q = X W_q (not X W_qᵀ).",
-                    "你乘的是转置矩阵。本书中一个词元(token)是一行，所以 Q = X W_q(而不是 X "
-                    "W_qᵀ)。",
+                    "你乘的是转置矩阵。本书中一个词元（token）是一行，所以 Q = X W_q（而不是 X "
+                    "W_qᵀ）。",
                     "transposed_weights",
                 ),
                 (
@@ -370,20 +370,20 @@ def check_self_attention(self_attention, hidden: bool = False) -> None:
                     lambda: scaled_dot_product_attention(X @ W_q, X @ W_k, X @ W_v)[0],
                     "You divided the scores by √d: this exercise "
                     "asks for the plain softmax(QKᵀ)V (chapter 03 adds the scaling).",
-                    "你把得分除以了 √d：本题要求不缩放的 softmax(QKᵀ)V(第 03 章才加上缩放)。",
+                    "你把得分除以了 √d：本题要求不缩放的 softmax(QKᵀ)V（第 03 章才加上缩放）。",
                     "scaled",
                 ),
                 (
                     lambda: _reference(X @ W_k, X @ W_q, X @ W_v)[0],
                     "Q and K are swapped: Q = X W_q, K = X W_k (the weights are "
                     "softmax(Q Kᵀ), one row per query).",
-                    "Q 和 K 弄反了：Q = X W_q，K = X W_k(权重是 softmax(Q Kᵀ)，每个查询一行)。",
+                    "Q 和 K 弄反了：Q = X W_q，K = X W_k（权重是 softmax(Q Kᵀ)，每个查询一行）。",
                     "swapped_q_k",
                 ),
                 (
                     lambda: torch.softmax((X @ W_q) @ (X @ W_k).T, 0) @ (X @ W_v),
                     "Softmax over the wrong axis: normalise over the keys (dim=-1).",
-                    "softmax 的维度错了：应在键的维度上(dim=-1)归一化。",
+                    "softmax 的维度错了：应在键的维度上（dim=-1）归一化。",
                     "wrong_axis",
                 ),
             ],
@@ -415,8 +415,8 @@ def check_permutation(permuted_output, hidden: bool = False) -> None:
                     "The outputs do move: without positions, shuffling the tokens shuffles their "
                     "outputs the same way (row i of "
                     "the new output is row perm[i] of Y).",
-                    "输出会跟着移动：没有位置信息时，打乱词元就会以同样方式打乱输出(新输出的第 i "
-                    "行是 Y 的第 perm[i] 行)。",
+                    "输出会跟着移动：没有位置信息时，打乱词元就会以同样方式打乱输出（新输出的第 i "
+                    "行是 Y 的第 perm[i] 行）。",
                     "outputs_do_not_move",
                 ),
                 (
@@ -431,7 +431,7 @@ def check_permutation(permuted_output, hidden: bool = False) -> None:
                 (
                     lambda: Y[:, perm],
                     "You shuffled the features (columns); the tokens are the rows: Y[perm].",
-                    "你打乱的是特征(列)；词元是行：Y[perm]。",
+                    "你打乱的是特征（列）；词元是行：Y[perm]。",
                     "permuted_columns",
                 ),
                 (

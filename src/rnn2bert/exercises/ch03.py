@@ -70,7 +70,7 @@ def check_scaled_attention(attention, hidden: bool = False) -> None:
                     lambda: by(math.sqrt(L_k)),
                     "You divided by √L (the number of keys). The scale is √d_k, the length of each "
                     "query and key.",
-                    "你除以了 √L(键的个数)。缩放系数是 √d_k，即每个查询和键的长度。",
+                    "你除以了 √L（键的个数）。缩放系数是 √d_k，即每个查询和键的长度。",
                     "divided_by_sqrt_L",
                 ),
                 (
@@ -97,7 +97,7 @@ def check_scaled_attention(attention, hidden: bool = False) -> None:
                 (
                     lambda: by(math.sqrt(d_k), dim=0),
                     "Softmax over the wrong axis: normalise over the keys (dim=-1).",
-                    "softmax 的维度错了：应在键的维度上(dim=-1)归一化。",
+                    "softmax 的维度错了：应在键的维度上（dim=-1）归一化。",
                     "wrong_axis",
                 ),
             ],
@@ -191,7 +191,7 @@ def check_predict_variance(predict_variance, hidden: bool = False) -> None:
                 lambda d, sq, sk: d * (sq**2 + sk**2),
                 "The variances multiply (Var(q_i k_i) = σ_q²·σ_k² for independent, "
                 "zero-mean factors), they do not add.",
-                "方差是相乘的(独立、均值为 0 时 Var(q_i k_i) = σ_q²·σ_k²)，不是相加。",
+                "方差是相乘的（独立、均值为 0 时 Var(q_i k_i) = σ_q²·σ_k²），不是相加。",
                 "variances_added",
             ),
         ],
@@ -245,7 +245,7 @@ def check_softmax_jacobian(softmax_jacobian, hidden: bool = False) -> None:
                     lambda: torch.outer(p, p) - torch.diag(p),
                     "The sign is flipped: J = diag(p) − p pᵀ (raising a score raises its "
                     "own weight).",
-                    "符号反了：J = diag(p) − p pᵀ(提高一个得分会提高它自己的权重)。",
+                    "符号反了：J = diag(p) − p pᵀ（提高一个得分会提高它自己的权重）。",
                     "sign_flipped",
                 ),
                 (
@@ -271,7 +271,7 @@ def check_softmax_jacobian(softmax_jacobian, hidden: bool = False) -> None:
                 (
                     lambda: torch.diag(p) - p @ p,
                     "p pᵀ is the OUTER product (an L × L matrix), not the dot product p·p.",
-                    "p pᵀ 是外积(L × L 矩阵)，而不是点积 p·p。",
+                    "p pᵀ 是外积（L × L 矩阵），而不是点积 p·p。",
                     "dot_not_outer",
                 ),
             ],
@@ -326,13 +326,13 @@ def check_temperature(softmax_with_temperature, hidden: bool = False) -> None:
                     lambda: torch.softmax(x - T, dim=-1),
                     "You subtracted T; the temperature divides the scores (subtracting a "
                     "constant changes nothing in a softmax).",
-                    "你减去了 T；温度是除在得分上的(softmax 中减去常数不会改变任何东西)。",
+                    "你减去了 T；温度是除在得分上的（softmax 中减去常数不会改变任何东西）。",
                     "subtracted_T",
                 ),
                 (
                     lambda: torch.softmax(x / T, dim=0),
                     "Softmax over the wrong axis: normalise over the last axis (dim=-1).",
-                    "softmax 的维度错了：应沿最后一维(dim=-1)归一化。",
+                    "softmax 的维度错了：应沿最后一维（dim=-1）归一化。",
                     "wrong_axis",
                 ),
                 (

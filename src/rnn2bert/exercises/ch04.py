@@ -49,7 +49,7 @@ def check_padding_mask(make_padding_mask, hidden: bool = False) -> None:
                     (positions <= lengths[:, None])[:, None, None, :],
                     "Off by one: a sequence of length n has real tokens at "
                     "positions 0 … n−1 (use <, not <=).",
-                    "差了一位：长度为 n 的序列，真实词元在位置 0 … n−1(应用 <，而不是 <=)。",
+                    "差了一位：长度为 n 的序列，真实词元在位置 0 … n−1（应用 <，而不是 <=）。",
                     "off_by_one",
                 ),
                 (
@@ -63,7 +63,7 @@ def check_padding_mask(make_padding_mask, hidden: bool = False) -> None:
                     (positions >= max_len - lengths[:, None])[:, None, None, :],
                     "You padded on the left: the sequences are "
                     "right-padded, real tokens first (positions 0 … n−1).",
-                    "你把填充放在了左边：序列是在右侧填充的，真实词元在前(位置 0 … n−1)。",
+                    "你把填充放在了左边：序列是在右侧填充的，真实词元在前（位置 0 … n−1）。",
                     "left_padding",
                 ),
             ],
@@ -87,7 +87,7 @@ def check_padding_mask(make_padding_mask, hidden: bool = False) -> None:
         )
 
 
-@exercise("ch04.causal_mask", "A causal (look-ahead) mask", "因果(前瞻)掩码")
+@exercise("ch04.causal_mask", "A causal (look-ahead) mask", "因果（前瞻）掩码")
 def check_causal_mask(make_causal_mask, hidden: bool = False) -> None:
     for size in (5, 1, 2, 7) if not hidden else (3, 6, 1, 9):
         got = boolean(make_causal_mask(size), "mask")
@@ -105,7 +105,7 @@ def check_causal_mask(make_causal_mask, hidden: bool = False) -> None:
                     "Your mask lets every token see the future (upper triangle) and hides the "
                     "past. Position i may attend "
                     "to 0 … i: the lower triangle.",
-                    "你的掩码让每个词元看到未来(上三角)、却看不到过去。位置 i 可以关注 0 … i："
+                    "你的掩码让每个词元看到未来（上三角）、却看不到过去。位置 i 可以关注 0 … i："
                     "应是下三角。",
                     "sees_the_future",
                 ),
@@ -114,7 +114,7 @@ def check_causal_mask(make_causal_mask, hidden: bool = False) -> None:
                     "The diagonal is False: a token must be able to attend to itself (otherwise "
                     "the first token sees "
                     "nothing).",
-                    "对角线是 False：词元必须能关注自己(否则第一个词元什么也看不到)。",
+                    "对角线是 False：词元必须能关注自己（否则第一个词元什么也看不到）。",
                     "no_diagonal",
                 ),
                 (
@@ -127,7 +127,7 @@ def check_causal_mask(make_causal_mask, hidden: bool = False) -> None:
                     ~want | eye,
                     "You masked the wrong side: True must mean 'may attend' (keys 0 … i for query "
                     "i).",
-                    "掩码反了：True 应表示“可以关注”(查询 i 可以关注键 0 … i)。",
+                    "掩码反了：True 应表示“可以关注”（查询 i 可以关注键 0 … i）。",
                     "wrong_side",
                 ),
                 (
@@ -140,7 +140,7 @@ def check_causal_mask(make_causal_mask, hidden: bool = False) -> None:
                     torch.ones(size, size, dtype=torch.bool),
                     "Every entry is True: that mask hides nothing (the lower triangle, "
                     "keys 0 … i, is allowed).",
-                    "所有元素都是 True：这个掩码什么也没有屏蔽(只允许下三角，即键 0 … i)。",
+                    "所有元素都是 True：这个掩码什么也没有屏蔽（只允许下三角，即键 0 … i）。",
                     "all_true",
                 ),
             ],
@@ -204,7 +204,7 @@ def check_masked_attention(masked_attention, hidden: bool = False) -> None:
                     "You set masked scores to 0. exp(0) = 1, so masked keys still get "
                     "weight: set them to −∞ (weight exactly 0).",
                     "你把被屏蔽的得分设成了 0。exp(0) = 1，被屏蔽的键仍会分到权重：应设为 "
-                    "−∞(权重恰为 0)。",
+                    "−∞（权重恰为 0）。",
                     "filled_with_zero",
                 ),
                 (
@@ -238,7 +238,7 @@ def check_masked_attention(masked_attention, hidden: bool = False) -> None:
                     lambda: rows(filled(scores, mask, -1.0)),
                     "The masked scores must be −∞ (or a very large negative number), so "
                     "that their weights are exactly 0.",
-                    "被屏蔽的得分必须是 −∞(或非常大的负数)，这样它们的权重才恰为 0。",
+                    "被屏蔽的得分必须是 −∞（或非常大的负数），这样它们的权重才恰为 0。",
                     "fill_not_negative_enough",
                 ),
                 (
@@ -298,7 +298,7 @@ def check_combine(combine, hidden: bool = False) -> None:
                 (
                     (pad | causal).broadcast_to(full),
                     "You combined with OR: a key must be allowed by BOTH masks (use &).",
-                    "你用了“或”：键必须同时被两个掩码允许(应使用 &)。",
+                    "你用了“或”：键必须同时被两个掩码允许（应使用 &）。",
                     "combined_with_or",
                 ),
                 (
@@ -317,14 +317,15 @@ def check_combine(combine, hidden: bool = False) -> None:
                 (
                     (pad & causal.T).broadcast_to(full),
                     "The causal mask is transposed: query i may see keys 0 … i (lower triangle).",
-                    "因果掩码被转置了：查询 i 可以看到键 0 … i(下三角)。",
+                    "因果掩码被转置了：查询 i 可以看到键 0 … i（下三角）。",
                     "transposed_causal",
                 ),
                 (
                     (pad.transpose(-1, -2) & causal).broadcast_to(full),
                     "You masked the padded QUERIES (rows); the padding mask "
                     "hides the padded KEYS (columns): pad & causal, with pad (B, 1, 1, L).",
-                    "你屏蔽的是被填充的查询(行)；填充掩码要屏蔽的是被填充的键(列)：pad & causal，"
+                    "你屏蔽的是被填充的查询（行）；填充掩码要屏蔽的是被填充的键（列）："
+                    "pad & causal，"
                     "其中 pad 为 (B, 1, 1, L)。",
                     "masked_queries",
                 ),
@@ -332,7 +333,7 @@ def check_combine(combine, hidden: bool = False) -> None:
                     (pad & pad.transpose(-1, -2) & causal).broadcast_to(full),
                     "You also masked the padded queries: only the keys "
                     "are masked (a padded query's output is simply ignored later).",
-                    "你把被填充的查询也屏蔽了：只需屏蔽键(被填充的查询的输出之后会被忽略)。",
+                    "你把被填充的查询也屏蔽了：只需屏蔽键（被填充的查询的输出之后会被忽略）。",
                     "masked_queries_too",
                 ),
             ],
@@ -384,7 +385,7 @@ def check_predict_visible(visible_keys, hidden: bool = False) -> None:
                 (
                     torch.clamp(i, max=length),
                     "Off by one: query i sees keys 0 … i, that is i + 1 keys (itself included).",
-                    "差了一位：查询 i 看到键 0 … i，共 i + 1 个(包括它自己)。",
+                    "差了一位：查询 i 看到键 0 … i，共 i + 1 个（包括它自己）。",
                     "off_by_one",
                 ),
                 (
@@ -404,13 +405,13 @@ def check_predict_visible(visible_keys, hidden: bool = False) -> None:
                 (
                     (length,),
                     "Return one count for each of the L queries, padded ones included.",
-                    "要为全部 L 个查询(包括被填充的)各返回一个数。",
+                    "要为全部 L 个查询（包括被填充的）各返回一个数。",
                     "only_real_queries",
                 ),
                 (
                     (),
                     "Return one count per query (a list of L numbers), not the total.",
-                    "每个查询返回一个数(共 L 个数的列表)，而不是总数。",
+                    "每个查询返回一个数（共 L 个数的列表），而不是总数。",
                     "returned_total",
                 ),
             ],

@@ -49,7 +49,7 @@ def check_split_heads(split_heads, hidden: bool = False) -> None:
                     lambda: x.view(b, length, d_k, h).permute(0, 3, 1, 2),
                     "Each head must get a contiguous block of d_k features "
                     "(head 0: features 0 … d_k−1); yours takes every h-th feature.",
-                    "每个头应得到连续的 d_k 个特征(第 0 个头：特征 0 … d_k−1)；你取的是每隔 h "
+                    "每个头应得到连续的 d_k 个特征（第 0 个头：特征 0 … d_k−1）；你取的是每隔 h "
                     "个的特征。",
                     "interleaved_features",
                 ),
@@ -103,7 +103,8 @@ def check_merge_heads(merge_heads, hidden: bool = False) -> None:
                     "head, then j + 1): move the head axis next to the sequence axis, (B, L, h, "
                     "d_k), so each head's d_k features "
                     "stay together.",
-                    "特征被交错排列了(每个头的第 j 个特征放在一起)：应把头的维度移到序列维度之后，"
+                    "特征被交错排列了（每个头的第 j 个特征放在一起）："
+                    "应把头的维度移到序列维度之后，"
                     "得到 (B, L, h, d_k)，让每个头的 d_k 个特征连在一起。",
                     "interleaved_heads",
                 ),
@@ -118,7 +119,7 @@ def check_merge_heads(merge_heads, hidden: bool = False) -> None:
                 (
                     (b, length, d // h),
                     "You averaged (or summed) the heads: concatenate them, (B, L, h·d_k).",
-                    "你把各个头平均(或求和)了：应把它们拼接起来，(B, L, h·d_k)。",
+                    "你把各个头平均（或求和）了：应把它们拼接起来，(B, L, h·d_k)。",
                     "averaged_heads",
                 ),
             ],
@@ -190,7 +191,7 @@ def check_multi_head_attention(multi_head_attention, hidden: bool = False) -> No
                 (
                     lambda: _mha(*args, math.sqrt(d_k), dim=-2),
                     "Softmax over the wrong axis: normalise over the keys (dim=-1).",
-                    "softmax 的维度错了：应在键的维度上(dim=-1)归一化。",
+                    "softmax 的维度错了：应在键的维度上（dim=-1）归一化。",
                     "wrong_axis",
                 ),
                 (
@@ -282,7 +283,7 @@ def check_count_parameters(count_parameters, hidden: bool = False) -> None:
             (
                 lambda d, h: 3 * d * d + 3 * d,
                 "You forgot the output projection W_o (and its bias).",
-                "忘了输出投影 W_o(及其偏置)。",
+                "忘了输出投影 W_o（及其偏置）。",
                 "no_output_projection",
             ),
             (

@@ -251,7 +251,7 @@ def check_embed(embed, hidden: bool = False) -> None:
                     "You forgot to multiply the embeddings by √d_model (the original Transformer "
                     "does, so that "
                     "they are not drowned by the positions).",
-                    "忘了把嵌入乘以 √d_model(原始 Transformer 这样做，免得嵌入被位置编码淹没)。",
+                    "忘了把嵌入乘以 √d_model（原始 Transformer 这样做，免得嵌入被位置编码淹没）。",
                     "no_scaling",
                 ),
                 (

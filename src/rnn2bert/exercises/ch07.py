@@ -48,7 +48,7 @@ def check_layer_norm(layer_norm, hidden: bool = False) -> None:
                     "You normalised over the batch axis (that is BatchNorm's axis). LayerNorm "
                     "normalises the "
                     "d_model features of each token: dim=-1.",
-                    "你在批次维度上做了归一化(那是 BatchNorm 的做法)。LayerNorm 对每个词元的 "
+                    "你在批次维度上做了归一化（那是 BatchNorm 的做法）。LayerNorm 对每个词元的 "
                     "d_model 个特征归一化：dim=-1。",
                     "batch_axis",
                 ),
@@ -58,8 +58,8 @@ def check_layer_norm(layer_norm, hidden: bool = False) -> None:
                     "LayerNorm "
                     "normalises the features of each token, the LAST axis (dim=-1), whatever the "
                     "number of axes.",
-                    "你在固定的维度(dim=1，三维输入的序列维度)上做了归一化；LayerNorm "
-                    "对每个词元的特征归一化，即最后一维(dim=-1)，不论有几维。",
+                    "你在固定的维度（dim=1，三维输入的序列维度）上做了归一化；LayerNorm "
+                    "对每个词元的特征归一化，即最后一维（dim=-1），不论有几维。",
                     "sequence_axis",
                 ),
                 (
@@ -67,7 +67,7 @@ def check_layer_norm(layer_norm, hidden: bool = False) -> None:
                     "You normalised over a fixed axis (dim=2): that is the last axis only for 3-D "
                     "inputs. "
                     "Use dim=-1.",
-                    "你在固定的维度(dim=2)上做了归一化：只有三维输入时它才是最后一维。应使用 "
+                    "你在固定的维度（dim=2）上做了归一化：只有三维输入时它才是最后一维。应使用 "
                     "dim=-1。",
                     "fixed_axis",
                 ),
@@ -76,14 +76,14 @@ def check_layer_norm(layer_norm, hidden: bool = False) -> None:
                     "You normalised each example over all its tokens and features "
                     "together; LayerNorm normalises each token on its own (dim=-1).",
                     "你把每个样本的所有词元和特征放在一起归一化了；LayerNorm "
-                    "对每个词元单独归一化(dim=-1)。",
+                    "对每个词元单独归一化（dim=-1）。",
                     "whole_example",
                 ),
                 (
                     lambda: _ln(x, unbiased=True),
                     "You used the unbiased variance (divide by n−1); LayerNorm divides by n "
                     "(unbiased=False).",
-                    "你用了无偏方差(除以 n−1)；LayerNorm 除以 n(unbiased=False)。",
+                    "你用了无偏方差（除以 n−1）；LayerNorm 除以 n（unbiased=False）。",
                     "unbiased_variance",
                 ),
                 (
@@ -102,7 +102,7 @@ def check_layer_norm(layer_norm, hidden: bool = False) -> None:
                     lambda: (x - mean) / x.std(-1, keepdim=True, unbiased=False),
                     "You forgot ε: (x − μ) / √(σ² + ε), with "
                     "ε = 1e-5 (it matters when the variance is small).",
-                    "忘了 ε：(x − μ) / √(σ² + ε)，ε = 1e-5(方差很小时它就有影响)。",
+                    "忘了 ε：(x − μ) / √(σ² + ε)，ε = 1e-5（方差很小时它就有影响）。",
                     "no_epsilon",
                 ),
                 (
@@ -140,7 +140,7 @@ def check_pre_ln(pre_ln, hidden: bool = False) -> None:
                         "That is Post-LN, LayerNorm(x + f(x)) (the original paper). Pre-LN "
                         "normalises the "
                         "input of f and adds the raw x: x + f(LayerNorm(x)).",
-                        "这是 Post-LN，即 LayerNorm(x + f(x))(原论文的写法)。Pre-LN 先对 f "
+                        "这是 Post-LN，即 LayerNorm(x + f(x))（原论文的写法）。Pre-LN 先对 f "
                         "的输入做归一化，再加上原始的 x：x + f(LayerNorm(x))。",
                         "post_ln",
                     ),
@@ -173,8 +173,8 @@ def check_pre_ln(pre_ln, hidden: bool = False) -> None:
                         lambda: norm(x + f(norm(x))),
                         "One LayerNorm too many: Pre-LN leaves the sum x + f(LayerNorm(x)) "
                         "unnormalised (a final LayerNorm comes once, after the last layer).",
-                        "多了一个 LayerNorm：Pre-LN 不对和 x + f(LayerNorm(x)) 做归一化(最后的 "
-                        "LayerNorm 只在最后一层之后出现一次)。",
+                        "多了一个 LayerNorm：Pre-LN 不对和 x + f(LayerNorm(x)) 做归一化（最后的 "
+                        "LayerNorm 只在最后一层之后出现一次）。",
                         "extra_norm",
                     ),
                 ],
@@ -228,7 +228,7 @@ def check_feed_forward(feed_forward, hidden: bool = False) -> None:
                 (
                     lambda: torch.relu(x @ W_1) @ W_2 + b_2,
                     "You forgot the bias b_1 (inside the ReLU).",
-                    "忘了偏置 b_1(在 ReLU 里面)。",
+                    "忘了偏置 b_1（在 ReLU 里面）。",
                     "no_b1",
                 ),
                 (
@@ -246,7 +246,7 @@ def check_feed_forward(feed_forward, hidden: bool = False) -> None:
                 (
                     lambda: torch.nn.functional.gelu(hidden_layer) @ W_2 + b_2,
                     "That is GELU (BERT's choice); the original Transformer's FFN uses ReLU.",
-                    "这是 GELU(BERT 的选择)；原始 Transformer 的前馈网络用的是 ReLU。",
+                    "这是 GELU（BERT 的选择）；原始 Transformer 的前馈网络用的是 ReLU。",
                     "gelu",
                 ),
             ],
@@ -298,14 +298,14 @@ def check_shift_right(shift_right, hidden: bool = False) -> None:
                     torch.cat([torch.full((B, 1), 1), target[:, :-1]], 1) if bos != 1 else None,
                     "You wrote the id 1 for <bos>: use "
                     "the bos argument (its id depends on the vocabulary).",
-                    "你把 <bos> 写成了编号 1：应使用参数 bos(它的编号取决于词表)。",
+                    "你把 <bos> 写成了编号 1：应使用参数 bos（它的编号取决于词表）。",
                     "hard_coded_bos",
                 ),
                 (
                     torch.cat([start, target[:, 1:]], 1),
                     "You dropped (or overwrote) the FIRST target token: shift the whole target "
                     "right by one, dropping the last token.",
-                    "你去掉(或覆盖)了目标的第一个词元：应把整个目标右移一位，去掉最后一个词元。",
+                    "你去掉（或覆盖）了目标的第一个词元：应把整个目标右移一位，去掉最后一个词元。",
                     "dropped_first",
                 ),
                 (
@@ -368,19 +368,19 @@ def check_count_parameters(count_parameters, hidden: bool = False) -> None:
             (
                 lambda d, h, f: attention(d) + 2 * d * f + 4 * d,
                 "You forgot the biases of the feed-forward network (d_ff + d_model).",
-                "忘了前馈网络的偏置(d_ff + d_model)。",
+                "忘了前馈网络的偏置（d_ff + d_model）。",
                 "no_ffn_biases",
             ),
             (
                 lambda d, h, f: h * attention(d) + ffn(d, f) + 4 * d,
                 "Heads do not multiply the attention parameters: they split d_model (chapter 05).",
-                "头的个数不会让注意力参数成倍增加：各个头是在分割 d_model(第 05 章)。",
+                "头的个数不会让注意力参数成倍增加：各个头是在分割 d_model（第 05 章）。",
                 "heads_multiply",
             ),
             (
                 lambda d, h, f: attention(d) + ffn(d, f) + 2 * d,
                 "There are TWO LayerNorms (one per sub-layer), 2·d_model each.",
-                "有两个 LayerNorm(每个子层一个)，每个 2·d_model 个参数。",
+                "有两个 LayerNorm（每个子层一个），每个 2·d_model 个参数。",
                 "one_layer_norm",
             ),
             (

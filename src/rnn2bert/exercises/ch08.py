@@ -350,7 +350,8 @@ def check_segment_ids(segment_ids, hidden: bool = False) -> None:
                     "One special token short: [CLS] A [SEP] B [SEP] has three ([CLS] and two "
                     "[SEP]), "
                     "n_a + n_b + 3 ids.",
-                    "少了一个特殊词元：[CLS] A [SEP] B [SEP] 中有三个（[CLS] 和两个 [SEP]），共 n_a "
+                    "少了一个特殊词元：[CLS] A [SEP] B [SEP] 中有三个（[CLS] 和两个 [SEP]），"
+                    "共 n_a "
                     "+ n_b + 3 个编号。",
                     "one_special_token_short",
                 ),
@@ -420,9 +421,9 @@ def check_input_embedding(input_embedding, hidden: bool = False) -> None:
                             "LayerNorm removes a constant shift.)"
                         ),
                         (
-                            "忘了片段嵌入：要加上 segment_embeddings[token_type_ids]（E_A 或 E_B）。"
-                            "（把编号 0 或 1 本身加到每个数上不会有任何效果：LayerNorm "
-                            "会去掉一个常数平移。）"
+                            "忘了片段嵌入：要加上 segment_embeddings[token_type_ids]"
+                            "（E_A 或 E_B）。（把编号 0 或 1 本身加到每个数上"
+                            "不会有任何效果：LayerNorm 会去掉一个常数平移。）"
                         ),
                         "no_segment",
                     ),

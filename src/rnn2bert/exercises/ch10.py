@@ -45,14 +45,14 @@ def check_cls_logits(cls_logits, hidden: bool = False) -> None:
                 (
                     lambda: head(T.mean(1)),
                     "You averaged all the tokens: the head reads the vector of [CLS], position 0.",
-                    "你对所有词元取了平均：输出头读的是 [CLS](位置 0)的向量。",
+                    "你对所有词元取了平均：输出头读的是 [CLS]（位置 0）的向量。",
                     "mean_pooling",
                 ),
                 (
                     lambda: head(T.max(1).values),
                     "You took the maximum over the tokens: the head reads the vector of [CLS], "
                     "position 0.",
-                    "你对所有词元取了最大值：输出头读的是 [CLS](位置 0)的向量。",
+                    "你对所有词元取了最大值：输出头读的是 [CLS]（位置 0）的向量。",
                     "max_pooling",
                 ),
                 (
@@ -86,7 +86,7 @@ def check_cls_logits(cls_logits, hidden: bool = False) -> None:
                     lambda: head(T[:, 0], Wp=W_pool.T),
                     "W_pool is stored as (out, in), like nn.Linear's weight: the pooled vector "
                     "is tanh(h W_poolᵀ + b_pool).",
-                    "W_pool 按 (输出, 输入) 存储，与 nn.Linear 的 weight 相同：池化向量是 tanh(h "
+                    "W_pool 按（输出，输入）存储，与 nn.Linear 的 weight 相同：池化向量是 tanh(h "
                     "W_poolᵀ + b_pool)。",
                     "W_pool_not_transposed",
                 ),
@@ -163,7 +163,7 @@ def check_align_labels(fn, hidden: bool = False) -> None:
                     lambda: _align_variant(word_ids, labels, special=0),
                     "You labelled [CLS], [SEP] and padding with 0: 0 is a real "
                     "tag (O). They must be -100, which the loss ignores.",
-                    "你把 [CLS]、[SEP] 和填充标成了 0：0 是一个真实的标签(O)。它们必须是 -100，"
+                    "你把 [CLS]、[SEP] 和填充标成了 0：0 是一个真实的标签（O）。它们必须是 -100，"
                     "损失会忽略它。",
                     "special_tokens_0",
                 ),
@@ -171,7 +171,7 @@ def check_align_labels(fn, hidden: bool = False) -> None:
                     lambda: _align_variant(word_ids, labels, first=False),
                     "You gave the label to the LAST piece of each word: the "
                     "convention (BERT paper) is the first piece.",
-                    "你把标签给了每个词的最后一个词片：约定(BERT 论文)是第一个词片。",
+                    "你把标签给了每个词的最后一个词片：约定（BERT 论文）是第一个词片。",
                     "last_piece",
                 ),
                 (
@@ -184,7 +184,7 @@ def check_align_labels(fn, hidden: bool = False) -> None:
                 (
                     lambda: _align_variant(word_ids, labels, rest=0),
                     "The later pieces of a word must be -100, not 0 (0 is a real tag).",
-                    "一个词后面的词片必须是 -100，而不是 0(0 是一个真实的标签)。",
+                    "一个词后面的词片必须是 -100，而不是 0（0 是一个真实的标签）。",
                     "later_pieces_0",
                 ),
             ],
@@ -192,7 +192,7 @@ def check_align_labels(fn, hidden: bool = False) -> None:
                 (
                     (len(labels),),
                     "Return one label per TOKEN (len(word_ids)), not one per word.",
-                    "要每个词元(共 len(word_ids) 个)返回一个标签，而不是每个词一个。",
+                    "要每个词元（共 len(word_ids) 个）返回一个标签，而不是每个词一个。",
                     "one_per_word",
                 ),
             ],
@@ -214,7 +214,7 @@ def _brute_force(
     return arg
 
 
-@exercise("ch10.best_span", "The best span, j ≥ i", "最佳片段(j ≥ i)")
+@exercise("ch10.best_span", "The best span, j ≥ i", "最佳片段（j ≥ i）")
 def check_best_span(fn, hidden: bool = False) -> None:
     rows = [
         # best start after best end
@@ -290,14 +290,14 @@ def check_best_span(fn, hidden: bool = False) -> None:
             lambda s, e, m: (argmax(s), argmax(e)),
             "You took the best start and the best end separately: they can come in the "
             "wrong order (j < i) or too far apart. Search the pairs with j ≥ i.",
-            "你分别取了最佳起点和最佳终点：两者的顺序可能是错的(j < i)，也可能相距太远。应在 j ≥ i "
-            "的起止对中搜索。",
+            "你分别取了最佳起点和最佳终点：两者的顺序可能是错的（j < i），也可能相距太远。"
+            "应在 j ≥ i 的起止对中搜索。",
             "separately",
         ),
         (
             lambda s, e, m: _brute_force(s, e, m, strict=True),
             "You required j > i: a one-token answer (j = i) is a valid span.",
-            "你要求 j > i：单个词元的答案(j = i)也是合法片段。",
+            "你要求 j > i：单个词元的答案（j = i）也是合法片段。",
             "strict_j_greater_i",
         ),
         (
@@ -310,7 +310,7 @@ def check_best_span(fn, hidden: bool = False) -> None:
         (
             lambda s, e, m: _brute_force(s, e, m, ignore_len=True),
             "You ignored max_len: the span may hold at most max_len tokens (j - i < max_len).",
-            "你忽略了 max_len：片段最多包含 max_len 个词元(j - i < max_len)。",
+            "你忽略了 max_len：片段最多包含 max_len 个词元（j - i < max_len）。",
             "ignored_max_len",
         ),
         (
@@ -475,7 +475,7 @@ def check_entity_f1(fn, hidden: bool = False) -> None:
             "You scored tokens (characters), not entities: an entity counts only when its type and "
             "BOTH ends are "
             "right.",
-            "你按词元(字)计分，而不是按实体：只有类型和两端都正确，实体才算对。",
+            "你按词元（字）计分，而不是按实体：只有类型和两端都正确，实体才算对。",
             "scored_tokens",
         ),
         (
@@ -488,14 +488,14 @@ def check_entity_f1(fn, hidden: bool = False) -> None:
             "precision",
             "That is the precision (right / predicted); F1 is the harmonic mean of precision and "
             "recall.",
-            "这是精确率(正确数 / 预测数)；F1 是精确率和召回率的调和平均。",
+            "这是精确率（正确数 / 预测数）；F1 是精确率和召回率的调和平均。",
             "precision",
         ),
         (
             "recall",
             "That is the recall (right / true entities); F1 is the harmonic mean of precision and "
             "recall.",
-            "这是召回率(正确数 / 真实实体数)；F1 是精确率和召回率的调和平均。",
+            "这是召回率（正确数 / 真实实体数）；F1 是精确率和召回率的调和平均。",
             "recall",
         ),
         (
@@ -507,7 +507,7 @@ def check_entity_f1(fn, hidden: bool = False) -> None:
             "sentence index in each entity).",
             "你把所有句子的实体放在一起，却没有记下它们属于哪个句子：一个句子中位置 0–1 "
             "的实体与另一个句子中位置 0–1 的实体被当成了同一个。"
-            "应逐句比较实体(或在每个实体中记下句子编号)。",
+            "应逐句比较实体（或在每个实体中记下句子编号）。",
             "sentences_pooled",
         ),
         (
@@ -550,7 +550,7 @@ def check_entity_f1(fn, hidden: bool = False) -> None:
         if not math.isclose(a, b, abs_tol=1e-6):
             raise Mistake(
                 f"entity F1 = {a:.4g}, expected {b:.4g} for gold {gold} and predicted {pred}.",
-                f"实体 F1 = {a:.4g}，应为 {b:.4g}(gold {gold}，predicted {pred})。",
+                f"实体 F1 = {a:.4g}，应为 {b:.4g}（gold {gold}，predicted {pred}）。",
             )
 
 
@@ -600,7 +600,7 @@ def check_majority_accuracy(fn, hidden: bool = False) -> None:
             "You chose the majority class of the TEST labels: the baseline may only use the "
             "training labels "
             "(peeking at the test set is cheating).",
-            "你用了测试集标签的多数类：基线只能使用训练集标签(偷看测试集就是作弊)。",
+            "你用了测试集标签的多数类：基线只能使用训练集标签（偷看测试集就是作弊）。",
             "test_majority",
         ),
         (
@@ -617,7 +617,7 @@ def check_majority_accuracy(fn, hidden: bool = False) -> None:
             "training labels "
             "(torch.bincount(train_labels).argmax()).",
             "你不论数据如何都预测类别 1："
-            "应预测训练集标签中出现最多的类别(torch.bincount(train_labels).argmax())。",
+            "应预测训练集标签中出现最多的类别（torch.bincount(train_labels).argmax()）。",
             "hard_coded_class",
         ),
         (

@@ -30,7 +30,7 @@ def check_prefix_mask(answer, hidden: bool = False) -> None:
                     causal_mask(size),
                     "That is the causal (GPT) mask: the source (the first prefix_len positions) "
                     "must attend to the whole source, in both directions.",
-                    "这是因果(GPT)掩码：源片段(前 prefix_len 个位置)应能双向关注整个源片段。",
+                    "这是因果（GPT）掩码：源片段（前 prefix_len 个位置）应能双向关注整个源片段。",
                 ),
                 (
                     source_sees_all,
@@ -49,7 +49,7 @@ def check_prefix_mask(answer, hidden: bool = False) -> None:
                     torch.ones(size, size, dtype=torch.bool),
                     "That is the bidirectional (BERT) mask: the target must not see the target "
                     "tokens to its right.",
-                    "这是双向(BERT)掩码：目标片段不能看到自己右侧的目标词元。",
+                    "这是双向（BERT）掩码：目标片段不能看到自己右侧的目标词元。",
                 ),
                 (
                     prefix_mask(size, prefix_len + 1) if prefix_len < size else None,
@@ -85,7 +85,7 @@ def check_albert_embedding_params(answer, hidden: bool = False) -> None:
         got = pair(
             answer(V, E, H),
             "Return a pair (factorised, full).",
-            "请返回一对数 (分解后, 不分解)。",
+            "请返回一对数（分解后，不分解）。",
             numeric=True,
         )
         compare(
@@ -103,13 +103,13 @@ def check_albert_embedding_params(answer, hidden: bool = False) -> None:
                 (
                     torch.tensor([V * E + V * H, V * H]),
                     "The projection is E·H (one E -> H matrix shared by all tokens), not V·H.",
-                    "投影是 E·H(所有词元共用一个 E -> H 的矩阵)，不是 V·H。",
+                    "投影是 E·H（所有词元共用一个 E -> H 的矩阵），不是 V·H。",
                     "projection_V_H",
                 ),
                 (
                     torch.tensor([V * H, V * E + E * H]),
                     "Swapped: return (factorised, full) = (V·E + E·H, V·H).",
-                    "顺序反了：应返回 (分解后, 不分解) = (V·E + E·H, V·H)。",
+                    "顺序反了：应返回（分解后，不分解）= (V·E + E·H, V·H)。",
                     "swapped",
                 ),
                 (
@@ -181,7 +181,7 @@ def check_electra_labels(answer, hidden: bool = False) -> None:
                     (column_major.T != original).long(),
                     "The samples go to the chosen positions in row-major order (as "
                     "original[chosen] lists them): corrupted[chosen] = samples.",
-                    "采样的词元按行优先的顺序放到被选中的位置(与 original[chosen] 的顺序相同)："
+                    "采样的词元按行优先的顺序放到被选中的位置（与 original[chosen] 的顺序相同）："
                     "corrupted[chosen] = samples。",
                     "column_major",
                 ),
@@ -245,7 +245,7 @@ def check_t5_span_corruption(answer, hidden: bool = False) -> None:
             raise Mistake(
                 f"source and target should be lists of words (strings), got {describe(got[0])}, "
                 f"{describe(got[1])}.",
-                f"source 和 target 应是词(字符串)的列表，却得到 {describe(got[0])}、"
+                f"source 和 target 应是词（字符串）的列表，却得到 {describe(got[0])}、"
                 f"{describe(got[1])}。",
                 "wrong_type",
             )
@@ -266,7 +266,7 @@ def check_t5_span_corruption(answer, hidden: bool = False) -> None:
                 _t5(words, spans, final=False),
                 "The target ends with one more sentinel (<extra_id_2> in the example), after "
                 "the last span.",
-                "目标序列在最后一个片段之后还要以一个哨兵结尾(例子中是 <extra_id_2>)。",
+                "目标序列在最后一个片段之后还要以一个哨兵结尾（例子中是 <extra_id_2>）。",
                 "no_final_sentinel",
             ),
             (
@@ -280,7 +280,7 @@ def check_t5_span_corruption(answer, hidden: bool = False) -> None:
                 _t5(words, spans, per_token=True),
                 "A whole span becomes ONE sentinel in the source, not one per word (that would "
                 "be BERT-style masking).",
-                "在源序列中，整个片段只换成一个哨兵，而不是每个词一个(那是 BERT 式的掩码)。",
+                "在源序列中，整个片段只换成一个哨兵，而不是每个词一个（那是 BERT 式的掩码）。",
                 "sentinel_per_word",
             ),
             (
@@ -342,7 +342,7 @@ def check_causal_lm_loss(answer, hidden: bool = False) -> None:
                     "No shift: the output at position t must be scored "
                     "against token t + 1, not against token t (which it may see).",
                     "没有错位：位置 t 的输出应与第 t + 1 个词元比较，而不是第 t "
-                    "个(它本来就能看到)。",
+                    "个（它本来就能看到）。",
                     "no_shift",
                 ),
                 (
@@ -372,16 +372,16 @@ def check_causal_lm_loss(answer, hidden: bool = False) -> None:
                     ),
                     "You applied a softmax "
                     "before cross_entropy: it expects raw logits (it applies log_softmax itself).",
-                    "你在 cross_entropy 之前做了 softmax：它需要原始 logits(它自己会做 "
-                    "log_softmax)。",
+                    "你在 cross_entropy 之前做了 softmax：它需要原始 logits（它自己会做 "
+                    "log_softmax）。",
                     "softmax_before_loss",
                 ),
                 (
                     lambda: F.nll_loss(logits[:, :-1].flatten(0, 1), ids[:, 1:].flatten()),
                     "nll_loss expects log-probabilities: use "
                     "cross_entropy on the logits (or nll_loss on log_softmax).",
-                    "nll_loss 需要对数概率：应对 logits 用 cross_entropy(或对 log_softmax 用 "
-                    "nll_loss)。",
+                    "nll_loss 需要对数概率：应对 logits 用 cross_entropy（或对 log_softmax 用 "
+                    "nll_loss）。",
                     "nll_on_logits",
                 ),
             ],
@@ -443,14 +443,14 @@ def check_top_k_routing(answer, hidden: bool = False) -> None:
                     "exactly 0 (that is what "
                     "saves the computation).",
                     "每个专家都分到了权重：每个词元只保留前 k 个，其余必须恰好为 "
-                    "0(省下的计算量正来自这里)。",
+                    "0（省下的计算量正来自这里）。",
                     "all_experts",
                 ),
                 (
                     lambda: keep(logits.softmax(0)),
                     "Softmax over the wrong axis: each TOKEN (row) distributes its weight over the "
                     "experts, dim=-1.",
-                    "softmax 的轴不对：每个词元(每一行)把权重分给各个专家，应沿 dim=-1。",
+                    "softmax 的轴不对：每个词元（每一行）把权重分给各个专家，应沿 dim=-1。",
                     "wrong_axis",
                 ),
                 (

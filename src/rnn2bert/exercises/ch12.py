@@ -17,7 +17,7 @@ def _number(answer, name: str) -> float:
 @exercise(
     "ch12.qk_std",
     "Predict the spread of q·k, before and after scaling",
-    "预测 q·k 的离散程度(缩放前后)",
+    "预测 q·k 的离散程度（缩放前后）",
 )
 def check_qk_std(qk_std, hidden: bool = False) -> None:
     cases = (
@@ -30,7 +30,7 @@ def check_qk_std(qk_std, hidden: bool = False) -> None:
         got = pair(
             qk_std(d_k, sigma),
             "Return a pair: (std of q·k, std of q·k / √d_k).",
-            "请返回一对数：(q·k 的标准差, q·k / √d_k 的标准差)。",
+            "请返回一对数：（q·k 的标准差，q·k / √d_k 的标准差）。",
             numeric=True,
         )
         got = [number(got[0], name + "[0]"), number(got[1], name + "[1]")]
@@ -61,7 +61,7 @@ def check_qk_std(qk_std, hidden: bool = False) -> None:
                     torch.tensor([d_k * s2, math.sqrt(d_k) * s2]),
                     "The variance grows like d_k, so the standard deviation grows like "
                     "√d_k, not d_k (sqrt vs not).",
-                    "方差随 d_k 增长，所以标准差随 √d_k 增长，而不是随 d_k(注意开平方)。",
+                    "方差随 d_k 增长，所以标准差随 √d_k 增长，而不是随 d_k（注意开平方）。",
                     "d_k_not_sqrt",
                 ),
                 (
@@ -74,7 +74,7 @@ def check_qk_std(qk_std, hidden: bool = False) -> None:
                 (
                     torch.tensor([s2, math.sqrt(d_k) * s2]),
                     "Swapped: return (std of q·k, std of q·k / √d_k), the unscaled one first.",
-                    "顺序反了：应返回 (q·k 的标准差, q·k / √d_k 的标准差)，未缩放的在前。",
+                    "顺序反了：应返回（q·k 的标准差，q·k / √d_k 的标准差），未缩放的在前。",
                     "swapped",
                 ),
                 (
@@ -151,7 +151,7 @@ def check_attention_macs(attention_macs, hidden: bool = False) -> None:
                 lambda L, d, h: 2 * _macs(L, d),
                 "You counted FLOPs (a multiply and an add, 2 per multiply-add): the question asks "
                 "for multiply-adds.",
-                "你算的是浮点运算次数(每次乘加算 2 次)：题目问的是乘加次数。",
+                "你算的是浮点运算次数（每次乘加算 2 次）：题目问的是乘加次数。",
                 "flops",
             ),
             (
@@ -186,7 +186,7 @@ def check_doubling_ratio(doubling_ratio, hidden: bool = False) -> None:
                 "4 holds only for the L² part: the projections grow linearly (×2), and while L is "
                 "small next to "
                 "d_model they dominate. Use attention_macs(2L) / attention_macs(L).",
-                "4 倍只适用于 L² 那一部分：投影是线性增长的(×2)，当 L 比 d_model 小时它们占大头。"
+                "4 倍只适用于 L² 那一部分：投影是线性增长的（×2），当 L 比 d_model 小时它们占大头。"
                 "应计算 attention_macs(2L) / attention_macs(L)。",
                 "only_quadratic",
             ),
@@ -216,7 +216,7 @@ def check_doubling_ratio(doubling_ratio, hidden: bool = False) -> None:
                 lambda L, d: (4 * 2 * L * d + 2 * (2 * L) ** 2 * d) / (4 * L * d + 2 * L * L * d),
                 "Each projection costs "
                 "L·d_model² (a d_model × d_model matrix per token), not L·d_model.",
-                "每个投影的开销是 L·d_model²(每个词元乘一个 d_model × d_model 的矩阵)，而不是 "
+                "每个投影的开销是 L·d_model²（每个词元乘一个 d_model × d_model 的矩阵），而不是 "
                 "L·d_model。",
                 "projection_L_d",
             ),
@@ -245,7 +245,7 @@ def check_new_position_parameters(new_position_parameters, hidden: bool = False)
                 lambda H, layers, old, new: 0,
                 "BERT's positions are LEARNED: one trained vector of H numbers per position "
                 "(sinusoids would need none). The attention weights do not depend on the length.",
-                "BERT 的位置是“学出来的”：每个位置一个 H 维的训练向量(正弦编码才不需要参数)。"
+                "BERT 的位置是“学出来的”：每个位置一个 H 维的训练向量（正弦编码才不需要参数）。"
                 "注意力的权重与长度无关。",
                 "zero",
             ),
@@ -272,7 +272,7 @@ def check_new_position_parameters(new_position_parameters, hidden: bool = False)
                 lambda H, layers, old, new: (new * new - old * old) * H,
                 "The position table grows linearly, one row per position "
                 "(attention's cost grows with L², its parameters do not).",
-                "位置表是线性增长的，每个位置一行(注意力的开销随 L² 增长，它的参数不会)。",
+                "位置表是线性增长的，每个位置一行（注意力的开销随 L² 增长，它的参数不会）。",
                 "quadratic",
             ),
         ],
@@ -312,14 +312,14 @@ def check_loss_positions(loss_positions, hidden: bool = False) -> None:
                 "not only those replaced by [MASK]: the random and unchanged ones count too (the "
                 "0.8 plays no part here).",
                 "损失覆盖“所有”被选中的位置，而不只是换成 [MASK] 的那些："
-                "换成随机词元的和保持不变的也算(这里与 0.8 无关)。",
+                "换成随机词元的和保持不变的也算（这里与 0.8 无关）。",
                 "only_masked",
             ),
             (
                 lambda lengths, max_len, p, m: p * sum(lengths),
                 "Special tokens ([CLS] and the two [SEP]) are never chosen: "
                 "subtract 3 from each length.",
-                "特殊词元([CLS] 和两个 [SEP])永远不会被选中：每个长度都要减去 3。",
+                "特殊词元（[CLS] 和两个 [SEP]）永远不会被选中：每个长度都要减去 3。",
                 "special_tokens",
             ),
             (
@@ -337,13 +337,13 @@ def check_loss_positions(loss_positions, hidden: bool = False) -> None:
             (
                 lambda lengths, max_len, p, m: p * sum(n - 2 for n in lengths),
                 "A pair has THREE special tokens: [CLS] and two [SEP] (subtract 3, not 2).",
-                "一个句子对有三个特殊词元：[CLS] 和两个 [SEP](减去 3，而不是 2)。",
+                "一个句子对有三个特殊词元：[CLS] 和两个 [SEP]（减去 3，而不是 2）。",
                 "two_special_tokens",
             ),
             (
                 lambda lengths, max_len, p, m: p * sum(n - 1 for n in lengths),
                 "A pair has THREE special tokens: [CLS] and two [SEP] (subtract 3, not 1).",
-                "一个句子对有三个特殊词元：[CLS] 和两个 [SEP](减去 3，而不是 1)。",
+                "一个句子对有三个特殊词元：[CLS] 和两个 [SEP]（减去 3，而不是 1）。",
                 "one_special_token",
             ),
         ],

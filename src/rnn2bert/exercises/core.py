@@ -250,7 +250,7 @@ class Student:
                 f"Your function did not finish within {self.time_limit:g} s of computing (called "
                 f"with {self.last_call}): "
                 "is there a loop that never ends?",
-                f"你的函数计算了 {self.time_limit:g} 秒仍没有结束(输入为 {self.last_call})："
+                f"你的函数计算了 {self.time_limit:g} 秒仍没有结束（输入为 {self.last_call}）："
                 "是不是有一个停不下来的循环？",
                 "time_limit",
             ) from None
@@ -261,7 +261,7 @@ class Student:
         except RecursionError:
             raise StudentError(
                 f"Your function recursed without end (called with {self.last_call}).",
-                f"你的函数无限递归了(输入为 {self.last_call})。",
+                f"你的函数无限递归了（输入为 {self.last_call}）。",
                 "raised_exception",
             ) from None
         except Exception as e:
@@ -279,7 +279,7 @@ class Student:
                 f"Your function returned None (called with {self.last_call}): did you forget to "
                 "`return` "
                 "the result?",
-                f"你的函数返回了 None(输入为 {self.last_call})：是不是忘了 `return` 结果？",
+                f"你的函数返回了 None（输入为 {self.last_call}）：是不是忘了 `return` 结果？",
                 "returned_none",
             )
         return result
@@ -298,8 +298,8 @@ def _validate_answer(answer: Any) -> None:
             "You passed None instead of your function: pass the function itself, e.g. "
             'check("chNN.name", my_function) '
             "(did its cell run? does it end with a value instead of a `def`?).",
-            '你传入的是 None 而不是你的函数：应传入函数本身，例如 check("chNN.name", my_function)'
-            "(它所在的单元格运行了吗？)。",
+            '你传入的是 None 而不是你的函数：应传入函数本身，例如 `check("chNN.name", my_function)`'
+            "（它所在的单元格运行了吗？）。",
             "not_a_function",
         )
     if not callable(answer):
@@ -307,9 +307,9 @@ def _validate_answer(answer: Any) -> None:
             f"check expects your function itself, got {type(answer).__name__} "
             f"({describe(answer)}): pass the function, "
             "without calling it (my_function, not my_function(...)).",
-            f"check 需要的是你的函数本身，却得到 {type(answer).__name__}({describe(answer)})："
+            f"check 需要的是你的函数本身，却得到 {type(answer).__name__}（{describe(answer)}）："
             "传入函数即可，"
-            "不要调用它(写 my_function，而不是 my_function(...))。",
+            "不要调用它（写 my_function，而不是 my_function(...)）。",
             "not_a_function",
         )
 
@@ -398,8 +398,8 @@ def run_check(exercise_id: str, answer: Any, hidden: bool = False) -> CheckResul
             "failed",
             f"The check could not use what your function returned (called with {call}): {text}. "
             "Return what the exercise asks for (a tensor, a number, a list …).\n"
-            f"检查无法使用你的函数返回的结果(输入为 {call})：{text}。请按题目要求返回(张量、数、"
-            "列表……)。",
+            f"检查无法使用你的函数返回的结果（输入为 {call}）：{text}。请按题目要求返回（张量、数、"
+            "列表……）。",
             "unusable_result",
             out.getvalue(),
         )
@@ -429,14 +429,14 @@ def check(exercise_id: str, answer: Any) -> None:
     """
     if exercise_id not in REGISTRY:
         known = ", ".join(sorted(REGISTRY))
-        raise KeyError(f"unknown exercise {exercise_id!r} · 没有这道练习。Known · 已有: {known}")
+        raise KeyError(f"unknown exercise {exercise_id!r} · 没有这道练习。Known · 已有：{known}")
     result = run_check(exercise_id, answer, hidden=False)
     if result.output:
         print(result.output, end="" if result.output.endswith("\n") else "\n")
     if result.status == "not attempted":
         _record(exercise_id, "not attempted")
         print(
-            f"… {exercise_id} — not attempted yet · 尚未作答: replace the `raise "
+            f"… {exercise_id} — not attempted yet · 尚未作答。Replace the `raise "
             "NotImplementedError` with your "
             "code and run the cell again · 把 `raise NotImplementedError` 换成你的代码，"
             "再运行这个单元格。"
@@ -491,7 +491,7 @@ def as_tensor(x: Any, name: str) -> torch.Tensor:
     except Exception:
         raise Mistake(
             f"{name} should be a tensor (or numbers), got {type(x).__name__}: {describe(x)}.",
-            f"{name} 应该是张量(tensor)或数，却得到 {type(x).__name__}：{describe(x)}。",
+            f"{name} 应该是张量（tensor）或数，却得到 {type(x).__name__}：{describe(x)}。",
             "wrong_type",
         ) from None
 
@@ -507,7 +507,7 @@ def number(x: Any, name: str) -> float:
     if isinstance(x, bool):
         raise Mistake(
             f"{name} should be a number, got a bool ({x}).",
-            f"{name} 应该是一个数，却得到布尔值({x})。",
+            f"{name} 应该是一个数，却得到布尔值（{x}）。",
             "wrong_type",
         )
     try:
@@ -565,8 +565,8 @@ def boolean(x: Any, name: str) -> torch.Tensor:
             f"{name} should be a boolean tensor (True = may attend), got dtype {t.dtype}. "
             "An additive 0/−∞ mask (or a 0/1 float mask) is another convention; this book uses "
             "booleans.",
-            f"{name} 应为布尔张量(True 表示可以关注)，却得到 {t.dtype}。加性的 0/−∞ 掩码(或 0/1 "
-            "浮点掩码)"
+            f"{name} 应为布尔张量（True 表示可以关注），却得到 {t.dtype}。加性的 0/−∞ 掩码（或 0/1 "
+            "浮点掩码）"
             "是另一种约定；本书使用布尔值。",
             "not_boolean",
         )
@@ -661,8 +661,8 @@ def compare(
             f"(largest difference {err:.3g})"
         )
         shown_zh = (
-            f"{name}{at} 应为 {float(want[index]):.4g}，得到 {float(got[index]):.4g}(最大差 "
-            f"{err:.3g})"
+            f"{name}{at} 应为 {float(want[index]):.4g}，得到 {float(got[index]):.4g}（最大差 "
+            f"{err:.3g}）"
         )
     raise Mistake(
         f"{name} is wrong{' for the input ' + where if where else ''}: {shown_en}.",
