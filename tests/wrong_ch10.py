@@ -208,3 +208,102 @@ CORRECT = {
         ),
     ],
 }
+
+
+# Wrong answers from a stress test with answers the checks had not seen (issue 17).
+
+
+def _span_filled(fill):
+    def best_span(start_logits, end_logits, max_len):
+        L = len(start_logits)
+        scores = start_logits[:, None] + end_logits[None, :]
+        i, j = torch.arange(L)[:, None], torch.arange(L)[None, :]
+        scores = scores.masked_fill((j < i) | (j - i >= max_len), fill)
+        best = int(scores.argmax())
+        return best // L, best % L
+
+    return best_span
+
+
+def _span_greedy(start_logits, end_logits, max_len):  # the best start, then its best end
+    i = int(start_logits.argmax())
+    return i, i + int(end_logits[i : i + max_len].argmax())
+
+
+def _entities_merged(
+    tags, merge
+):  # merge: only an O ends an entity / a B- of the same type continues
+    found, start = set(), None
+    for n, tag in enumerate(tags + ["O"]):
+        if start is not None and (tag == "O" or (merge == "same" and tag[2:] != tags[start][2:])):
+            found.add((tags[start][2:], start, n - 1))
+            start = None
+        if tag.startswith("B-") and start is None:
+            start = n
+    return found
+
+
+def _f1_merged(merge):
+    def entity_f1(gold, predicted):
+        right = n_pred = n_gold = 0
+        for g, p in zip(gold, predicted, strict=True):
+            g, p = _entities_merged(g, merge), _entities_merged(p, merge)
+            right, n_pred, n_gold = right + len(g & p), n_pred + len(p), n_gold + len(g)
+        return 2 * right / (n_pred + n_gold)
+
+    return entity_f1
+
+
+def _majority(choose):
+    def majority_accuracy(train_labels, test_labels):
+        return (test_labels == choose(train_labels)).float().mean().item()
+
+    return majority_accuracy
+
+
+def _align_falsy(word_ids, word_labels):  # `not word` is also true for the word id 0
+    labels, previous = [], None
+    for word in word_ids:
+        labels.append(-100 if not word or word == previous else word_labels[word])
+        previous = word
+    return labels
+
+
+WRONG["ch10.cls_logits"] += [
+    (
+        lambda T, Wp, bp, W, b: torch.log_softmax(torch.tanh(T[:, 0] @ Wp.T + bp) @ W.T + b, -1),
+        "is wrong",
+    ),
+    (lambda T, Wp, bp, W, b: torch.tanh(T.sum(1) @ Wp.T + bp) @ W.T + b, "is wrong"),
+    (lambda T, Wp, bp, W, b: torch.tanh(T[:, 0] @ Wp.T) @ W.T + b, "is wrong"),
+    (lambda T, Wp, bp, W, b: torch.sigmoid(T[:, 0] @ Wp.T + bp) @ W.T + b, "is wrong"),
+]
+WRONG["ch10.align_labels"] += [
+    (_align_falsy, "word is None"),
+    (lambda w, labels: [-1 if x is None else labels[x] for x in w], "is wrong"),
+    (
+        lambda w, labels: [
+            -100 if x is None else labels[x] + (k > 0 and w[k - 1] == x) for k, x in enumerate(w)
+        ],
+        "wrong",
+    ),
+]
+WRONG["ch10.best_span"] += [
+    (_span_filled(0.0), "Fill them with -inf"),
+    (_span_filled(-1.0), "Fill them with -inf"),
+    (_span_greedy, "best_span returned"),
+    (lambda s, e, m: tuple(x + 1 for x in _span_filled(float("-inf"))(s, e, m)), "returned"),
+]
+WRONG["ch10.entity_f1"] += [
+    (_f1_merged("O"), "merged adjacent entities"),
+    (_f1_merged("same"), "merged adjacent entities"),
+]
+WRONG["ch10.majority_accuracy"] += [
+    (_majority(lambda t: t.median()), "returned"),
+    (_majority(lambda t: t[0]), "returned"),
+    (_majority(lambda t: t.max()), "returned"),
+    (_majority(lambda t: t.argmax()), "returned"),  # the position of the largest label
+    (_majority(lambda t: t.bincount().max()), "returned"),  # the count, not the class
+]
+CORRECT["ch10.best_span"] += [lambda s, e, m: torch.tensor(_span_filled(float("-inf"))(s, e, m))]
+CORRECT["ch10.majority_accuracy"] += [_majority(lambda t: t.mode().values)]

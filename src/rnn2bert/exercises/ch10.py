@@ -110,10 +110,12 @@ def check_cls_logits(cls_logits, hidden: bool = False) -> None:
         )
 
 
-def _align_variant(word_ids, labels, first=True, special=IGNORE, rest=IGNORE, by_position=False):
+def _align_variant(
+    word_ids, labels, first=True, special=IGNORE, rest=IGNORE, by_position=False, falsy=False
+):
     out = []
     for n, w in enumerate(word_ids):
-        if w is None:
+        if w is None or (falsy and not w):
             out.append(special)
         elif first and (n == 0 or word_ids[n - 1] != w):
             out.append(labels[n] if by_position and n < len(labels) else labels[w])
@@ -182,6 +184,14 @@ def check_align_labels(fn, hidden: bool = False) -> None:
                     "label_by_position",
                 ),
                 (
+                    lambda: _align_variant(word_ids, labels, falsy=True),
+                    "Word 0 got -100 like a special token: `if not word` (or `if word`) is also "
+                    "true for the word id 0; test `word is None`.",
+                    "第 0 个词像特殊词元一样得到了 -100：`if not word`（或 `if word`）"
+                    "对词编号 0 也成立；应判断 `word is None`。",
+                    "word_0_falsy",
+                ),
+                (
                     lambda: _align_variant(word_ids, labels, rest=0),
                     "The later pieces of a word must be -100, not 0 (0 is a real tag).",
                     "一个词后面的词片必须是 -100，而不是 0（0 是一个真实的标签）。",
@@ -197,6 +207,16 @@ def check_align_labels(fn, hidden: bool = False) -> None:
                 ),
             ],
         )
+
+
+def _filled_argmax(s, e, max_len, fill):
+    """A wrong answer: the forbidden pairs of the (L, L) score matrix filled with ``fill``."""
+    L = len(s)
+    values = [
+        s[i] + e[j] if j >= i and j - i < max_len else fill for i in range(L) for j in range(L)
+    ]
+    best = max(range(L * L), key=lambda k: (values[k], -k))
+    return best // L, best % L
 
 
 def _brute_force(
@@ -228,6 +248,8 @@ def check_best_span(fn, hidden: bool = False) -> None:
         # the last position, long max_len
         ([0.3, 0.2, 0.9, 0.1, 0.4], [0.1, 0.8, 0.1, 0.2, 5.0], 10),
         ([-1.0], [-2.0], 4),  # one token
+        # every allowed score is below −1: a fill of 0 or −1 instead of −∞ picks a forbidden pair
+        ([-2.0, -3.0, -1.5, -4.0], [-3.0, -1.0, -2.5, -2.0], 2),
     ]
     if hidden:
         rows = [
@@ -238,6 +260,7 @@ def check_best_span(fn, hidden: bool = False) -> None:
             ([0.0, 2.0, 1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 2.9, 3.0, 0.0, 0.0], 2),
             ([1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0], 3),  # ties: any best span is right
             ([0.7, -0.3], [-0.1, 0.6], 5),
+            ([-3.0, -1.2, -2.0, -2.5, -4.0], [-2.0, -3.5, -1.1, -2.2, -1.0], 1),
         ]
     answers, no_answer = [], None
     for s_list, e_list, max_len in rows:
@@ -255,6 +278,7 @@ def check_best_span(fn, hidden: bool = False) -> None:
             result,
             "Return a pair (i, j): the start and the end position.",
             "请返回一对 (i, j)：起点和终点的位置。",
+            numeric=True,
         )
         try:
             answers.append((int(number(i, "i")), int(number(j, "j"))))
@@ -320,6 +344,14 @@ def check_best_span(fn, hidden: bool = False) -> None:
             "allowed_j_before_i",
         ),
         (
+            lambda s, e, m: _filled_argmax(s, e, m, 0.0),
+            "You filled the forbidden pairs with a finite number (such as 0): when every allowed "
+            "score is below it, a forbidden pair wins. Fill them with -inf (float('-inf')).",
+            "你把不允许的起止对填成了一个有限的数（例如 0）：当所有允许的得分都比它小时，"
+            "不允许的对反而会胜出。应填 -inf（float('-inf')）。",
+            "finite_fill",
+        ),
+        (
             lambda s, e, m: _brute_force(s, e, m)[::-1],
             "The pair is swapped: return (i, j), start first.",
             "顺序反了：应返回 (i, j)，起点在前。",
@@ -349,18 +381,27 @@ def check_best_span(fn, hidden: bool = False) -> None:
             )
 
 
-def _entity_sets(tags, typed=True, start_only=False, close_last=True):
+def _entity_sets(tags, typed=True, start_only=False, close_last=True, merge=None):
+    """The entities of one sentence; ``merge`` gives the classic mistakes where a B- tag right
+    after an entity continues it: "O" (only an O ends an entity), "same" (a B- of the same
+    type continues it)."""
     found, start = set(), None
     seq = list(tags) + (["O"] if close_last else [])
     for n, tag in enumerate(seq):
-        if start is not None and tag != "I-" + tags[start][2:]:
+        if merge == "O":
+            ends = tag == "O"
+        elif merge == "same":
+            ends = tag == "O" or tag[2:] != tags[start][2:] if start is not None else False
+        else:
+            ends = tag != "I-" + tags[start][2:] if start is not None else False
+        if start is not None and ends:
             found.add(
                 ((tags[start][2:] if typed else ""), start)
                 if start_only
                 else ((tags[start][2:] if typed else ""), start, n - 1)
             )
             start = None
-        if tag.startswith("B-"):
+        if tag.startswith("B-") and (start is None or merge is None):
             start = n
     return found
 
@@ -386,6 +427,8 @@ def _f1_variant(gold, pred, kind):
                     "untyped": {"typed": False},
                     "start_only": {"start_only": True},
                     "unclosed": {"close_last": False},
+                    "merged_O": {"merge": "O"},
+                    "merged_same": {"merge": "same"},
                 }.get(kind, {})
                 g, p = _entity_sets(gt, **options), _entity_sets(pt, **options)
             tp, n_pred, n_gold = tp + len(g & p), n_pred + len(p), n_gold + len(g)
@@ -434,6 +477,11 @@ ENTITY_CASES = [
         [["O", "B-LOC"], ["B-PER", "I-PER", "I-PER"], ["O", "O", "O"], ["B-ORG", "I-ORG"]],
         [["O", "B-LOC"], ["B-PER", "I-PER", "O"], ["O", "B-ORG", "O"], ["B-ORG", "I-ORG"]],
     ),
+    # adjacent entities: a B- tag starts a new entity, even right after one of the same type
+    (
+        [["B-PER", "B-PER", "O", "B-LOC", "I-LOC", "B-ORG"], ["B-LOC", "I-LOC", "B-LOC", "O"]],
+        [["B-PER", "I-PER", "O", "B-LOC", "I-LOC", "B-ORG"], ["B-LOC", "I-LOC", "B-LOC", "O"]],
+    ),
 ]
 HIDDEN_ENTITY_CASES = [
     (
@@ -455,6 +503,10 @@ HIDDEN_ENTITY_CASES = [
     (
         [["B-ORG"], ["O", "B-PER", "I-PER", "O", "B-LOC", "I-LOC"], ["O", "O"]],
         [["B-ORG"], ["O", "B-PER", "I-PER", "O", "B-LOC", "O"], ["B-PER", "O"]],
+    ),
+    (
+        [["B-ORG", "B-ORG", "I-ORG", "O"], ["O", "B-PER", "B-LOC", "I-LOC", "B-PER"]],
+        [["B-ORG", "I-ORG", "I-ORG", "O"], ["O", "B-PER", "B-LOC", "I-LOC", "B-PER"]],
     ),
 ]
 
@@ -534,6 +586,21 @@ def check_entity_f1(fn, hidden: bool = False) -> None:
             "start_only",
         ),
         (
+            "merged_O",
+            "You merged adjacent entities: a B- tag always starts a new entity, even right after "
+            "another entity (B-PER B-PER is two people).",
+            "你把相邻的实体合并了：B- 标签总是开始一个新实体，即使紧跟在另一个实体之后"
+            "（B-PER B-PER 是两个人）。",
+            "adjacent_merged",
+        ),
+        (
+            "merged_same",
+            "You merged adjacent entities of the same type: a B- tag always starts a new entity "
+            "(B-PER B-PER is two people).",
+            "你把相邻的同类实体合并了：B- 标签总是开始一个新实体（B-PER B-PER 是两个人）。",
+            "adjacent_merged",
+        ),
+        (
             "accuracy",
             "That is the tag accuracy: entity F1 counts whole entities.",
             "这是标签准确率：实体 F1 统计的是完整的实体。",
@@ -563,6 +630,8 @@ def check_majority_accuracy(fn, hidden: bool = False) -> None:
             ([2, 0, 2, 1, 2, 2, 0], [0, 2, 1, 1, 1]),  # three classes, majority 2
             ([0, 0, 3, 0, 1], [3, 3, 0, 0, 0, 1]),  # majority 0, class 1 rare
             ([4, 4, 4], [4, 1, 2, 3]),
+            # the first, last, largest and median labels all differ from the majority 0
+            ([2, 0, 0, 0, 3, 4, 1], [0, 0, 1, 2, 4, 0, 3]),
         ]
         if not hidden
         else [
@@ -570,6 +639,7 @@ def check_majority_accuracy(fn, hidden: bool = False) -> None:
             ([3, 1, 3, 3, 2, 3], [3, 2, 2, 1]),
             ([1, 2, 2, 2], [2, 2, 1, 0, 1]),
             ([5, 0, 5], [0, 0, 5]),
+            ([3, 0, 0, 0, 2, 5, 4], [0, 2, 3, 5, 0, 4, 0, 0]),
         ]
     )
     got = [number(fn(torch.tensor(train), torch.tensor(test)), "accuracy") for train, test in cases]
