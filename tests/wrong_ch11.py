@@ -204,3 +204,123 @@ CORRECT = {
     ],
     "ch11.top_k_routing": [_gates_masked_softmax, lambda logits, k: _gates(logits.float(), k)],
 }
+
+
+# Wrong answers from a stress test with answers the checks had not seen (issue 17).
+
+
+def _prefix_with(fill):
+    def prefix_mask(size, prefix_len):
+        mask = torch.ones(size, size, dtype=torch.bool).tril()
+        fill(mask, prefix_len)
+        return mask
+
+    return prefix_mask
+
+
+def _t5_variant(sentinel="<extra_id_{}>", end=None, merge_adjacent=False):
+    def t5_span_corruption(words, spans):
+        spans = list(spans)
+        if merge_adjacent:  # adjacent spans share one sentinel
+            merged = []
+            for a, b in spans:
+                if merged and merged[-1][1] == a:
+                    merged[-1] = (merged[-1][0], b)
+                else:
+                    merged.append((a, b))
+            spans = merged
+        source, target, last = [], [], 0
+        for k, (a, b) in enumerate(spans):
+            source += words[last:a] + [sentinel.format(k)]
+            target += [sentinel.format(k)] + words[a:b]
+            last = b
+        final = [end] if end else [sentinel.format(len(spans))]
+        return source + words[last:], target + final
+
+    return t5_span_corruption
+
+
+def _causal(logits_part, ids_part):
+    def causal_lm_loss(logits, ids):
+        return F.cross_entropy(logits_part(logits).flatten(0, 1), ids_part(ids).flatten())
+
+    return causal_lm_loss
+
+
+def _routed(gates):
+    def top_k_routing(router_logits, k):
+        top = router_logits.topk(k, dim=-1)
+        return gates(router_logits, top)
+
+    return top_k_routing
+
+
+WRONG["ch11.prefix_mask"] += [
+    (_prefix_with(lambda m, p: m[:, p:].fill_(True)), "is wrong"),
+    (lambda n, p: torch.ones(n, n, dtype=torch.bool).triu() | (torch.arange(n) < p), "is wrong"),
+    (
+        lambda n, p: (
+            torch.zeros(n, n, dtype=torch.bool).index_fill(0, torch.arange(p), True)
+            & (torch.arange(n) < p)
+        ),
+        "is wrong",
+    ),
+]
+WRONG["ch11.albert_embedding_params"] += [
+    (lambda V, E, H: ((V + E) * H, V * H), "expected"),
+    (lambda V, E, H: (V * E + H * H, V * H), "expected"),
+    (lambda V, E, H: V * H - (V * E + E * H), "pair"),
+    (lambda V, E, H: {"factorised": V * E + E * H, "untied": V * H}, "pair"),
+]
+WRONG["ch11.electra_labels"] += [
+    (lambda o, ch, s: (o.__setitem__(ch, s), (o != o).long())[1], "is wrong"),  # in place
+    (lambda o, ch, s: 1 - ch.long(), "is wrong"),
+    (lambda o, ch, s: (o.masked_scatter(ch, s.flip(0)) != o).long(), "label"),
+]
+WRONG["ch11.t5_span_corruption"] += [
+    (_t5_variant(end="</s>"), "Not the expected"),
+    (_t5_variant(merge_adjacent=True), "Not the expected"),
+    (_t5_variant(sentinel="<extra_id{}>"), "Not the expected"),
+    (_t5_variant(sentinel="[MASK]"), "Not the expected"),
+]
+WRONG["ch11.causal_lm_loss"] += [
+    (_causal(lambda l: l[:, 1:], lambda i: i[:, 1:]), "is wrong"),
+    (_causal(lambda l: l[:, :-1], lambda i: i[:, :-1]), "is wrong"),
+    (_causal(lambda l: l[:, :-2], lambda i: i[:, 2:]), "is wrong"),
+    (
+        lambda l, i: torch.exp(F.cross_entropy(l[:, :-1].flatten(0, 1), i[:, 1:].flatten())),
+        "is wrong",
+    ),
+]
+WRONG["ch11.top_k_routing"] += [
+    (
+        _routed(
+            lambda l, top: torch.zeros_like(l).scatter(-1, top.indices, top.values).softmax(-1)
+        ),
+        "is wrong",
+    ),
+    (
+        _routed(
+            lambda l, top: torch.zeros_like(l).scatter(-1, top.indices, 1.0 / top.indices.shape[-1])
+        ),
+        "is wrong",
+    ),
+    (
+        _routed(
+            lambda l, top: (lambda g: g / g.sum(-1, keepdim=True))(
+                torch.zeros_like(l).scatter(-1, top.indices, top.values)
+            )
+        ),
+        "is wrong",
+    ),
+]
+CORRECT["ch11.prefix_mask"] += [
+    _prefix_with(lambda m, p: m[:p, :p].fill_(True)),
+    lambda n, p: _prefix_with(lambda m, p: m[:, :p].fill_(True))(n, p)[None, None],
+]
+CORRECT["ch11.causal_lm_loss"] += [
+    lambda l, i: -torch.log_softmax(l[:, :-1], -1).gather(-1, i[:, 1:, None]).mean(),
+]
+CORRECT["ch11.top_k_routing"] += [
+    _routed(lambda l, top: torch.zeros_like(l).scatter(-1, top.indices, top.values.softmax(-1))),
+]
