@@ -370,6 +370,7 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+@pytest.mark.slow  # 200 training steps: make test runs it, make test-fast skips it
 def test_tiny_transformer_learns_to_copy(one_thread):
     torch.manual_seed(0)
     src, tgt = copy_task(32, torch.Generator().manual_seed(0))
