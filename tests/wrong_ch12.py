@@ -77,3 +77,45 @@ CORRECT = {
         lambda lengths, max_len, p, m: torch.tensor(lengths).sub(3).sum() * p,
     ],
 }
+
+
+# Wrong answers from a stress test with answers the checks had not seen (issue 17).
+
+
+def _macs(L, d):
+    return 4 * L * d * d + 2 * L * L * d
+
+
+WRONG["ch12.qk_std"] += [
+    (lambda d, s: (math.sqrt(d) * s**2, 1.0), "qk_std"),
+    (lambda d, s: (math.sqrt(d) * s**2, s), "qk_std"),
+    (lambda d, s: {"before": math.sqrt(d) * s**2, "after": s**2}, "pair"),
+    (lambda d, s: math.sqrt(d) * s**2, "pair"),
+]
+WRONG["ch12.attention_macs"] += [
+    (lambda L, d, h: 4 * L * L * d + 2 * L * d * d, "returned"),
+    (lambda L, d, h: 4 * L * d * d + 2 * L * L * d + L * L * h, "returned"),
+    (lambda L, d, h: 3 * L * d * d + L * L * d, "returned"),
+    (lambda L, d, h: 4 * L * d * (d // h) + 2 * L * L * d, "returned"),
+]
+WRONG["ch12.doubling_ratio"] += [
+    (lambda L, d: _macs(2 * L, d) - _macs(L, d), "returned"),
+    (lambda L, d: (4 * L * d * d + 2 * (2 * L) ** 2 * d) / _macs(L, d), "returned"),
+    (lambda L, d: _macs(2 * L, d) // _macs(L, d), "returned"),
+    (lambda L, d: round(_macs(2 * L, d) / _macs(L, d), 2), "returned"),
+]
+WRONG["ch12.new_position_parameters"] += [
+    (lambda H, layers, old, new: (new - old + 1) * H, "returned"),
+    (lambda H, layers, old, new: 2 * (new - old) * H, "returned"),
+    (lambda H, layers, old, new: (new - old) * H * H, "returned"),
+    (lambda H, layers, old, new: 393216, "returned"),  # the first example, hard-coded
+]
+WRONG["ch12.loss_positions"] += [
+    (lambda lengths, m, p, f: int(p * sum(n - 3 for n in lengths)), "returned"),
+    (lambda lengths, m, p, f: math.ceil(p * sum(n - 3 for n in lengths)), "returned"),
+    (lambda lengths, m, p, f: sum(int(p * (n - 3)) for n in lengths), "returned"),
+    (lambda lengths, m, p, f: round(p * sum(n - 3 for n in lengths)), "returned"),
+]
+CORRECT["ch12.doubling_ratio"] = CORRECT.get("ch12.doubling_ratio", []) + [
+    lambda L, d: (8 * d + 8 * L) / (4 * d + 2 * L),
+]
