@@ -50,7 +50,9 @@ def check_schema(doc: dict) -> None:
     for task in doc["tasks"]:
         assert task["metric"] in ("accuracy", "entity F1", "exact match")
         assert set(task["sizes"]) == {"train", "val", "test"}
-        epochs = settings["minilm_epochs"] if task["key"] == "minilm" else settings["epochs"]
+        epochs = task["epochs"]
+        name = {"reviews": "review_epochs", "minilm": "minilm_epochs"}.get(task["key"], "epochs")
+        assert name in grid_tool.USES[task["key"]] and epochs == settings[name]
         kinds = [row["kind"] for row in task["rows"]]
         assert "baseline" in kinds, f"{task['task']}: no non-neural baseline"
         inits = [row["init"] for row in task["rows"] if row["kind"] == "fine-tuned"]
@@ -92,6 +94,23 @@ def test_merging_keeps_the_tasks_not_rerun(tiny):
     assert [t["key"] for t in merged["tasks"]] == list(grid_tool.JOBS)
     with pytest.raises(ValueError):
         grid_tool.merge({**tiny, "settings": {}}, part)
+
+
+def test_merging_checks_the_settings_each_kept_task_read(tiny):
+    reviews, others = tiny["tasks"][:1], tiny["tasks"][1:]
+    assert reviews[0]["key"] == "reviews"
+    # the reviews rerun with another recipe: the other tasks, computed before, may stay
+    old = {**tiny, "tasks": others, "settings": {**tiny["settings"], "review_epochs": 9}}
+    merged = grid_tool.merge(old, {**tiny, "tasks": reviews})
+    assert [t["key"] for t in merged["tasks"]] == list(grid_tool.JOBS)
+    # ... but a kept task computed with other settings than it reads now may not
+    for name, value in (("epochs", 9), ("pair_words", 3), ("n_train", 5)):
+        old = {**tiny, "tasks": others, "settings": {**tiny["settings"], name: value}}
+        with pytest.raises(ValueError, match="other settings"):
+            grid_tool.merge(old, {**tiny, "tasks": reviews})
+    old = {**tiny, "tasks": reviews, "settings": {**tiny["settings"], "review_length": 7}}
+    with pytest.raises(ValueError, match="cannot keep reviews"):
+        grid_tool.merge(old, {**tiny, "tasks": others})
 
 
 @needs_results
