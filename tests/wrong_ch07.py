@@ -185,3 +185,13 @@ CORRECT["ch07.shift_right"] += [
     lambda t, bos: torch.nn.functional.pad(t[:, :-1], (1, 0), value=bos),
     lambda t, bos: [[bos] + row[:-1] for row in t.tolist()],
 ]
+
+
+def _pre_ln_resets_norm(x, f, norm):  # resets the norm it was given, then uses a plain LayerNorm
+    with torch.no_grad():
+        norm.weight.fill_(1.0)
+        norm.bias.zero_()
+    return x + f(F.layer_norm(x, x.shape[-1:]))
+
+
+WRONG["ch07.pre_ln"] += [(_pre_ln_resets_norm, "is wrong")]  # the check's norm is not changed

@@ -216,3 +216,14 @@ WRONG["ch08.count_parameters"] += [
     ),
 ]
 CORRECT["ch08.wordpiece"] += [lambda w, v: tuple(_greedy()(w, v))]
+
+
+def _embedding_resets_norm(ids, types, word, segment, position, layer_norm):
+    with torch.no_grad():  # changes the LayerNorm it was given: the check's copy stays as it was
+        layer_norm.weight.fill_(1.0)
+        layer_norm.bias.zero_()
+    summed = word[ids] + segment[types] + position[: ids.shape[1]]
+    return torch.nn.functional.layer_norm(summed, word.shape[1:])
+
+
+WRONG["ch08.input_embedding"] += [(_embedding_resets_norm, "is wrong")]

@@ -117,7 +117,12 @@ def exercise(id: str, title_en: str, title_zh: str):
 def _copy_argument(x: Any) -> Any:
     if isinstance(x, torch.Tensor):
         return x.detach().clone()
-    if isinstance(x, (list, dict, tuple)) and not isinstance(x, torch.nn.Module):
+    if isinstance(x, torch.nn.Module):  # a module given to the student (f, norm) is a copy too
+        try:
+            return copy.deepcopy(x)
+        except Exception:
+            return x
+    if isinstance(x, (list, dict, tuple)):
         try:
             return copy.deepcopy(x)
         except Exception:
@@ -264,7 +269,17 @@ class Student:
                 f"你的函数无限递归了（输入为 {self.last_call}）。",
                 "raised_exception",
             ) from None
-        except Exception as e:
+        except SystemExit as e:
+            raise StudentError(
+                f"Your function called exit() or sys.exit() (code {e.code!r}) when called with "
+                f"{self.last_call}: return the result instead.",
+                f"你的函数调用了 exit() 或 sys.exit()（退出码 {e.code!r}），输入为 "
+                f"{self.last_call}：应返回结果。",
+                "exited",
+            ) from None
+        except KeyboardInterrupt:
+            raise  # the person at the keyboard stopped it
+        except BaseException as e:  # Exception, and the odd BaseException a student may raise
             where = _where(e)
             text = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
             raise StudentError(
@@ -513,6 +528,8 @@ def number(x: Any, name: str) -> float:
     try:
         if isinstance(x, numbers.Real):
             return float(x)
+        if isinstance(x, (list, tuple, str, dict, set)) and len(x) != 1:
+            raise TypeError  # not one number (and a long list is slow to convert)
         t = _as_tensor(x)
         if t.numel() != 1 or t.is_complex():
             raise TypeError
