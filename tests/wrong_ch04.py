@@ -185,3 +185,7 @@ WRONG["ch04.predict_visible"] += [
 ]
 CORRECT["ch04.causal_mask"] += [lambda n: torch.ones(n, n, dtype=torch.bool).tril()[None, None]]
 CORRECT["ch04.masked_attention"] += [_masked_with(lambda s: -1e9)]
+
+WRONG["ch04.padding_mask"] += [  # max_len = 6 kept from the example
+    (lambda lengths, max_len: (torch.arange(6) < lengths[:, None])[:, None, None, :], "mask"),
+]

@@ -217,3 +217,7 @@ CORRECT["ch06.predict_dot"] += [
     ),
     lambda k, d: sum(math.cos(k / 10000 ** (2 * i / d)) for i in range(d // 2)),
 ]
+
+WRONG["ch06.predict_dot"] += [  # d_model = 16 kept from the example
+    (lambda k, d: sum(math.cos(k / 10000 ** (2 * i / 16)) for i in range(8)), "returned"),
+]

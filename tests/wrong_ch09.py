@@ -173,3 +173,12 @@ WRONG["ch09.predict_share"] += [
     (lambda p, m, r: p * m * (1 - p), "returned"),
 ]
 CORRECT["ch09.apply_80_10_10"] += [_rule_loop]
+
+WRONG["ch09.apply_80_10_10"] += [  # BERT's [MASK] id 103 instead of the mask_id given
+    (
+        lambda ids, chosen, u, rnd, mask_id: _rule(
+            lambda c, v: c & (v < 0.8), lambda c, v: c & (v >= 0.8) & (v < 0.9)
+        )(ids, chosen, u, rnd, 103),
+        "fixed id",
+    ),
+]

@@ -324,3 +324,18 @@ CORRECT["ch11.causal_lm_loss"] += [
 CORRECT["ch11.top_k_routing"] += [
     _routed(lambda l, top: torch.zeros_like(l).scatter(-1, top.indices, top.values.softmax(-1))),
 ]
+
+WRONG["ch11.top_k_routing"] += [  # k = 2 kept from the example
+    (
+        lambda logits, k: _routed(
+            lambda l, top: (lambda g: g / g.sum(-1, keepdim=True))(
+                torch.zeros_like(l).scatter(
+                    -1,
+                    l.softmax(-1).topk(min(2, l.shape[-1]), -1).indices,
+                    l.softmax(-1).topk(min(2, l.shape[-1]), -1).values,
+                )
+            )
+        )(logits, k),
+        "is wrong",
+    ),
+]

@@ -178,18 +178,19 @@ def check_apply_80_10_10(apply_80_10_10, hidden: bool = False) -> None:
                     "属于随机，u = 0.9 保持不变）。",
                     "boundaries",
                 ),
-                (
-                    rule(
-                        chosen & (u < 0.8),
-                        chosen & (u >= 0.8) & (u < 0.9),
-                        mask=4 if mask_id != 4 else 103,
+                *[
+                    (
+                        rule(chosen & (u < 0.8), chosen & (u >= 0.8) & (u < 0.9), mask=fixed)
+                        if mask_id != fixed
+                        else None,
+                        "You wrote a fixed id for [MASK] (the example's 4, or BERT's 103): use "
+                        "the mask_id argument.",
+                        "你把 [MASK] 写成了固定的编号（例子中的 4，或 BERT 的 103）：应使用参数 "
+                        "mask_id。",
+                        "hard_coded_mask_id",
                     )
-                    if mask_id != 4
-                    else None,
-                    "You wrote a fixed id for [MASK]: use the mask_id argument.",
-                    "你把 [MASK] 写成了固定的编号：应使用参数 mask_id。",
-                    "hard_coded_mask_id",
-                ),
+                    for fixed in (4, 103)
+                ],
             ],
         )
 

@@ -250,6 +250,9 @@ def check_best_span(fn, hidden: bool = False) -> None:
         ([-1.0], [-2.0], 4),  # one token
         # every allowed score is below −1: a fill of 0 or −1 instead of −∞ picks a forbidden pair
         ([-2.0, -3.0, -1.5, -4.0], [-3.0, -1.0, -2.5, -2.0], 2),
+        # max_len = 1 where a two- or three-token span would score more (a max_len of 3 kept
+        # from the example, or an off-by-one, shows)
+        ([2.0, -1.0, 0.0, 0.5], [0.0, 1.0, 3.5, 0.2], 1),
     ]
     if hidden:
         rows = [
@@ -261,6 +264,7 @@ def check_best_span(fn, hidden: bool = False) -> None:
             ([1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0], 3),  # ties: any best span is right
             ([0.7, -0.3], [-0.1, 0.6], 5),
             ([-3.0, -1.2, -2.0, -2.5, -4.0], [-2.0, -3.5, -1.1, -2.2, -1.0], 1),
+            ([1.5, -2.0, 0.0, 0.0, 0.3], [0.0, 0.5, 4.0, 0.1, 0.0], 1),
         ]
     answers, no_answer = [], None
     for s_list, e_list, max_len in rows:
