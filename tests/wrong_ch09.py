@@ -182,3 +182,9 @@ WRONG["ch09.apply_80_10_10"] += [  # BERT's [MASK] id 103 instead of the mask_id
         "fixed id",
     ),
 ]
+
+WRONG["ch09.nsp_labels"] += [  # right values, but not class ids cross_entropy can take
+    (lambda is_next: torch.tensor([not n for n in is_next]), "integer class ids"),
+    (lambda is_next: [not n for n in is_next], "integer class ids"),
+    (lambda is_next: torch.tensor([0.0 if n else 1.0 for n in is_next]), "integer class ids"),
+]

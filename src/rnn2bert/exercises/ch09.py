@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .core import compare, exercise, generator, predictions
+from .core import Mistake, compare, exercise, generator, predictions
 
 IGNORE = -100
 
@@ -195,6 +195,18 @@ def check_apply_80_10_10(apply_80_10_10, hidden: bool = False) -> None:
         )
 
 
+def _not_integer(x) -> str | None:
+    """'bool' or 'float' when labels are not integers (a tensor, an array or a list)."""
+    if isinstance(x, (list, tuple)):
+        values = list(x)
+    else:
+        dtype = str(getattr(x, "dtype", ""))
+        return "bool" if "bool" in dtype else "float" if "float" in dtype else None
+    if any(isinstance(v, bool) for v in values):
+        return "bool"
+    return "float" if any(isinstance(v, float) for v in values) else None
+
+
 @exercise("ch09.nsp_labels", "Next-sentence labels", "下一句预测的标签")
 def check_nsp_labels(nsp_labels, hidden: bool = False) -> None:
     cases = (
@@ -242,6 +254,15 @@ def check_nsp_labels(nsp_labels, hidden: bool = False) -> None:
                 ),
             ],
         )
+        kind = _not_integer(got)  # the right values, but not class ids
+        if kind:
+            raise Mistake(
+                f"The labels are {kind} values: cross_entropy needs integer class ids "
+                "(0 = IsNext, 1 = NotNext); convert them with .long() or build them from ints.",
+                f"标签是 {kind} 类型的值：cross_entropy 需要整数类别编号（0 = 是下一句，"
+                "1 = 不是）；请用 .long() 转换，或直接用整数构造。",
+                "not_integer_labels",
+            )
 
 
 @exercise("ch09.tied_logits", "Scores through the tied embeddings", "通过共享嵌入计算得分")
