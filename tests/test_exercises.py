@@ -127,6 +127,19 @@ for _module in sorted(Path(__file__).parent.glob("wrong_ch*.py")):
     CORRECT.update(getattr(_loaded, "CORRECT", {}))
 
 
+# An answer that never finishes waits out the whole time limit (5 CPU-seconds): make test runs
+# those, make test-fast (-m "not slow") skips them.
+WRONG_PARAMS = [
+    pytest.param(e, w, p, marks=[pytest.mark.slow] if p == "did not finish" else [])
+    for e, answers in WRONG.items()
+    for w, p in answers
+]
+
+
+def _ids(v):
+    return v if isinstance(v, str) else ""
+
+
 def test_every_exercise_has_at_least_four_wrong_answers():
     for exercise_id in REGISTRY:
         assert len(WRONG.get(exercise_id, [])) >= 4, (
@@ -134,11 +147,7 @@ def test_every_exercise_has_at_least_four_wrong_answers():
         )
 
 
-@pytest.mark.parametrize(
-    "exercise_id,wrong,phrase",
-    [(e, w, p) for e, answers in WRONG.items() for w, p in answers],
-    ids=lambda v: v if isinstance(v, str) else "",
-)
+@pytest.mark.parametrize("exercise_id,wrong,phrase", WRONG_PARAMS, ids=_ids)
 def test_wrong_answer_is_named(exercise_id, wrong, phrase):
     with pytest.raises(AssertionError) as info:
         check(exercise_id, wrong)
@@ -150,11 +159,7 @@ def test_wrong_answer_is_named(exercise_id, wrong, phrase):
     assert RESULTS[exercise_id] == "failed"
 
 
-@pytest.mark.parametrize(
-    "exercise_id,wrong,phrase",
-    [(e, w, p) for e, answers in WRONG.items() for w, p in answers],
-    ids=lambda v: v if isinstance(v, str) else "",
-)
+@pytest.mark.parametrize("exercise_id,wrong,phrase", WRONG_PARAMS, ids=_ids)
 def test_wrong_answer_fails_the_hidden_variants(exercise_id, wrong, phrase):
     result = run_check(exercise_id, wrong, hidden=True)
     assert result.status in ("failed", "error"), result
@@ -260,7 +265,9 @@ def test_run_check_passes_fails_and_names_the_mistake(capsys):
     assert capsys.readouterr() == ("", ""), "run_check prints nothing"
 
 
-@pytest.mark.parametrize("hidden", [False, True])
+# hidden=True repeats every exercise with its hidden variants (about 25 s of endless loops at
+# 0.2 s each): make test runs it, make test-fast the public variants only.
+@pytest.mark.parametrize("hidden", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_run_check_never_raises(hidden, monkeypatch):
     monkeypatch.setattr(core, "TIME_LIMIT_S", 0.2)
 
