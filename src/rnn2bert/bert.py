@@ -3,13 +3,16 @@
 The pieces, in the order the data flows through them::
 
     input_ids, token_type_ids  (B, L)
-      └─ BertEmbeddings   word + segment (token type) + position (all learned), LayerNorm, dropout
-      └─ BertEncoder      num_hidden_layers × BertLayer, which *is* chapter 07's post-LN
-                          ``transformer.EncoderLayer`` (self-attention, feed-forward, each wrapped
-                          in "LayerNorm(x + sublayer(x))"), built with BERT's options
-      └─ BertPooler       dense + tanh on the vector of [CLS]
-    BertForPreTraining adds BertPreTrainingHeads: masked-LM logits over the vocabulary (through the
-    token-embedding matrix, transposed) and next-sentence logits (from the pooled [CLS]).
+      └─ BertEmbeddings  word + segment (token type) + position (all
+                         learned), LayerNorm, dropout
+      └─ BertEncoder     num_hidden_layers × BertLayer, which *is*
+                         chapter 07's post-LN transformer.EncoderLayer
+                         (self-attention, feed-forward, each wrapped in
+                         LayerNorm(x + sublayer(x))), with BERT's options
+      └─ BertPooler      dense + tanh on the vector of [CLS]
+    BertForPreTraining adds BertPreTrainingHeads: masked-LM logits over
+    the vocabulary (through the token-embedding matrix, transposed) and
+    next-sentence logits (from the pooled [CLS]).
 
 Shapes: B = batch, L = sequence length, H = ``hidden_size``, V = ``vocab_size``,
 h = ``num_attention_heads``. Masks inside the model are boolean, **True = may attend**; the
@@ -172,8 +175,9 @@ class BertEmbeddings(nn.Module):
 class BertLayer(EncoderLayer):
     """One encoder layer: chapter 07's ``EncoderLayer``, post-LN, with BERT's options::
 
-        x = LayerNorm(x + Dropout(MultiHeadAttention(x, x, x)))      # ε = layer_norm_eps (1e-12)
-        x = LayerNorm(x + Dropout(W_2 · GELU(W_1 x + b_1) + b_2))    # no dropout inside the FFN
+        # ε = layer_norm_eps (1e-12); no dropout inside the FFN
+        x = LayerNorm(x + Dropout(MultiHeadAttention(x, x, x)))
+        x = LayerNorm(x + Dropout(W_2 · GELU(W_1 x + b_1) + b_2))
 
     The parameters are the ``EncoderLayer``'s (``self_attn``, ``norm1``, ``ffn``, ``norm2``), so
     an ``EncoderLayer(H, A, I, activation="gelu", eps=1e-12)`` loads a ``BertLayer``'s state dict

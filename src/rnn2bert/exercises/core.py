@@ -451,10 +451,9 @@ def check(exercise_id: str, answer: Any) -> None:
     if result.status == "not attempted":
         _record(exercise_id, "not attempted")
         print(
-            f"… {exercise_id} — not attempted yet · 尚未作答。Replace the `raise "
-            "NotImplementedError` with your "
-            "code and run the cell again · 把 `raise NotImplementedError` 换成你的代码，"
-            "再运行这个单元格。"
+            f"… {exercise_id} — not attempted yet · 尚未作答\n"
+            "  Replace the `raise NotImplementedError` with your code and run the cell again.\n"
+            "  把 `raise NotImplementedError` 换成你的代码，再运行这个单元格。"
         )
         return
     if result.status == "passed":
