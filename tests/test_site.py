@@ -21,8 +21,18 @@ pytestmark = pytest.mark.xdist_group("site")
 
 LANG_TAGS = {"en": "en", "zh": "zh-CN"}  # folder -> <html lang>, hreflang
 SAMPLE = "02-self-attention"  # a chapter with inline and display math, in both languages
-NOT_THE_BOOK = {"exercises", "solutions", "src", "tests", "bench", "teaching", "tools", ".venv",
-                "README.html", "CONTRIBUTING.html"}
+NOT_THE_BOOK = {
+    "exercises",
+    "solutions",
+    "src",
+    "tests",
+    "bench",
+    "teaching",
+    "tools",
+    ".venv",
+    "README.html",
+    "CONTRIBUTING.html",
+}
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 EXTERNAL = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:)?//", re.I)  # http://, https://, //host
 CSS_EXTERNAL = re.compile(
@@ -32,13 +42,15 @@ CSS_EXTERNAL = re.compile(
 SCRIPT_URL = re.compile(r"(?:https?:)?//(?!www\.w3\.org/)[a-z0-9.-]+\.[a-z]{2,}", re.I)
 
 
-# --------------------------------------------------------------------------- helpers
+# --------------------------------------------------------------------------------------- helpers
 
 
 def chapter_pairs() -> list[str]:
     """Chapter file stems, checked to exist in both languages (same names en/ and zh/)."""
     names = {
-        lang: {p.stem for p in (ROOT / "chapters" / lang).glob("*") if p.suffix in {".ipynb", ".md"}}
+        lang: {
+            p.stem for p in (ROOT / "chapters" / lang).glob("*") if p.suffix in {".ipynb", ".md"}
+        }
         for lang in LANG_TAGS
     }
     assert names["en"] == names["zh"], f"chapters differ between languages: {names}"
@@ -50,9 +62,17 @@ class Page(HTMLParser):
     """The bits of a built HTML page the tests look at."""
 
     RESOURCE_ATTRS = {
-        "script": ["src"], "img": ["src", "srcset"], "iframe": ["src"], "frame": ["src"],
-        "source": ["src", "srcset"], "video": ["src", "poster"], "audio": ["src"],
-        "track": ["src"], "embed": ["src"], "object": ["data"], "input": ["src"],
+        "script": ["src"],
+        "img": ["src", "srcset"],
+        "iframe": ["src"],
+        "frame": ["src"],
+        "source": ["src", "srcset"],
+        "video": ["src", "poster"],
+        "audio": ["src"],
+        "track": ["src"],
+        "embed": ["src"],
+        "object": ["data"],
+        "input": ["src"],
         "link": ["href"],
     }
 
@@ -85,8 +105,11 @@ class Page(HTMLParser):
             self.switch = a
         if a.get("style"):
             self.inline_css.append(a["style"])
-        if tag == "style" or (tag == "script" and "src" not in a
-                              and a.get("type", "text/javascript") in {"text/javascript", "module"}):
+        if tag == "style" or (
+            tag == "script"
+            and "src" not in a
+            and a.get("type", "text/javascript") in {"text/javascript", "module"}
+        ):
             self._in = tag
 
     def handle_endtag(self, tag):
@@ -102,7 +125,9 @@ class Page(HTMLParser):
 
 def html_pages(site: Path) -> list[Path]:
     """The site's pages (not the theme's template fragments under _static/)."""
-    return sorted(p for p in site.rglob("*.html") if not p.relative_to(site).parts[0].startswith("_"))
+    return sorted(
+        p for p in site.rglob("*.html") if not p.relative_to(site).parts[0].startswith("_")
+    )
 
 
 def chapter_html(site: Path, lang: str, stem: str) -> Path:
@@ -114,13 +139,15 @@ def search_index(site: Path) -> dict:
     return json.loads(text[text.index("(") + 1 : text.rindex(")")])
 
 
-# --------------------------------------------------------------------------- static checks
+# --------------------------------------------------------------------------------- static checks
 
 
 def test_every_chapter_is_built_in_both_languages(site):
     for stem in chapter_pairs():
         for lang in LANG_TAGS:
-            assert chapter_html(site, lang, stem).is_file(), f"{lang}/{stem} is not in the site (_toc.yml?)"
+            assert chapter_html(site, lang, stem).is_file(), (
+                f"{lang}/{stem} is not in the site (_toc.yml?)"
+            )
 
 
 def test_only_the_book_is_built(site):
@@ -133,8 +160,16 @@ def external_loads(path: Path) -> list[str]:
     page = Page(path)
     return (
         [f"<{tag}> {url}" for tag, url in page.resources if EXTERNAL.match(url)]
-        + [f"inline CSS loads {m.group(0)}" for css in page.inline_css for m in CSS_EXTERNAL.finditer(css)]
-        + [f"inline script names {m.group(0)}" for js in page.inline_js for m in SCRIPT_URL.finditer(js)]
+        + [
+            f"inline CSS loads {m.group(0)}"
+            for css in page.inline_css
+            for m in CSS_EXTERNAL.finditer(css)
+        ]
+        + [
+            f"inline script names {m.group(0)}"
+            for js in page.inline_js
+            for m in SCRIPT_URL.finditer(js)
+        ]
     )
 
 
@@ -155,7 +190,11 @@ def test_the_external_load_check_catches_cdns(tmp_path):
 
 
 def test_no_page_loads_anything_from_outside(site):
-    problems = [f"{p.relative_to(site)}: {problem}" for p in html_pages(site) for problem in external_loads(p)]
+    problems = [
+        f"{p.relative_to(site)}: {problem}"
+        for p in html_pages(site)
+        for problem in external_loads(p)
+    ]
     assert not problems, "external resources:\n" + "\n".join(problems)
 
 
@@ -206,14 +245,19 @@ def test_chapter_pages_declare_language_and_link_the_other(site, lang):
 def test_landing_page_offers_both_languages(site):
     html = (site / "index.html").read_text(encoding="utf-8")
     for lang, label in [("en", "English →"), ("zh", "中文 →")]:
-        m = re.search(rf'<a [^>]*href="(chapters/{lang}/[^"#]+\.html)"[^>]*>(?:<[^>]+>)*{label}', html)
+        m = re.search(
+            rf'<a [^>]*href="(chapters/{lang}/[^"#]+\.html)"[^>]*>(?:<[^>]+>)*{label}', html
+        )
         assert m, f"landing page has no {label!r} link into chapters/{lang}/"
         assert (site / m.group(1)).is_file()
 
 
 # 自注意力 is a word only thanks to the jieba dictionary _ext/jieba_terms.txt (_config.yml).
-@pytest.mark.parametrize(("word", "lang"), [("softmax", "en"), ("注意力", "zh"), ("自注意力", "zh")],
-                         ids=["en-softmax", "zh-zhuyili", "zh-zizhuyili"])
+@pytest.mark.parametrize(
+    ("word", "lang"),
+    [("softmax", "en"), ("注意力", "zh"), ("自注意力", "zh")],
+    ids=["en-softmax", "zh-zhuyili", "zh-zizhuyili"],
+)
 def test_search_finds_english_and_chinese_words(site, word, lang):
     index = search_index(site)
     docs = set()
@@ -221,10 +265,12 @@ def test_search_finds_english_and_chinese_words(site, word, lang):
         hits = index[field].get(word, [])
         docs |= set(hits if isinstance(hits, list) else [hits])
     names = {index["docnames"][i] for i in docs}
-    assert f"chapters/{lang}/{SAMPLE}" in names, f"{word!r} not indexed for chapters/{lang}/{SAMPLE}: {names}"
+    assert f"chapters/{lang}/{SAMPLE}" in names, (
+        f"{word!r} not indexed for chapters/{lang}/{SAMPLE}: {names}"
+    )
 
 
-# --------------------------------------------------------------------------- in a browser
+# ---------------------------------------------------------------------------------- in a browser
 
 VISIBLE_TEX = re.compile(r"\$[^$\n]+\$|\\\(|\\\)|\\\[|\\\]|\\(?:mathrm|frac|sum|top|alpha)\b")
 PROSE_TEXT_JS = """() => {
@@ -248,18 +294,33 @@ def open_page(browser, url: str, width: int = 1280, offline: bool = False, dark:
     offline=True cuts the network: every request that is not to the site itself is aborted.
     dark=True asks for the dark colour scheme (the theme follows the reader's system).
     """
-    page = browser.new_page(viewport={"width": width, "height": 900}, device_scale_factor=1,
-                            color_scheme="dark" if dark else "light")
+    page = browser.new_page(
+        viewport={"width": width, "height": 900},
+        device_scale_factor=1,
+        color_scheme="dark" if dark else "light",
+    )
     page.set_default_timeout(BROWSER_TIMEOUT_MS)  # every wait_for_* and goto below
     if offline:
         home = f"{urlsplit(url).scheme}://{urlsplit(url).netloc}/"
-        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(home) else route.abort())
+        page.route(
+            "**/*",
+            lambda route: (
+                route.continue_() if route.request.url.startswith(home) else route.abort()
+            ),
+        )
     log = {"requests": [], "errors": []}
     page.on("request", lambda r: log["requests"].append(r.url))
     # ERR_ABORTED: a load cut short because we navigated on; a missing file is a 404 instead
-    page.on("requestfailed", lambda r: "ERR_ABORTED" not in (r.failure or "")
-            and log["errors"].append(f"failed: {r.url} {r.failure}"))
-    page.on("response", lambda r: r.status >= 400 and log["errors"].append(f"HTTP {r.status}: {r.url}"))
+    page.on(
+        "requestfailed",
+        lambda r: (
+            "ERR_ABORTED" not in (r.failure or "")
+            and log["errors"].append(f"failed: {r.url} {r.failure}")
+        ),
+    )
+    page.on(
+        "response", lambda r: r.status >= 400 and log["errors"].append(f"HTTP {r.status}: {r.url}")
+    )
     page.on("console", lambda m: m.type == "error" and log["errors"].append(f"console: {m.text}"))
     page.on("pageerror", lambda e: log["errors"].append(f"pageerror: {e}"))
     page.goto(url, wait_until="load")
@@ -272,7 +333,11 @@ def wait_for_math(page):
 
 
 def assert_stayed_home(log, base: str):
-    outside = [u for u in log["requests"] if not (u.startswith(base) or u.startswith(("data:", "blob:", "about:")))]
+    outside = [
+        u
+        for u in log["requests"]
+        if not (u.startswith(base) or u.startswith(("data:", "blob:", "about:")))
+    ]
     assert not outside, "requests outside the site:\n" + "\n".join(outside)
     assert not log["errors"], "\n".join(log["errors"])
 
@@ -333,12 +398,16 @@ def test_language_switch_visible_on_a_phone(browser, site_url, lang):
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize(("query", "lang"), [("softmax", "en"), ("自注意力", "zh")], ids=["en", "zh"])
+@pytest.mark.parametrize(
+    ("query", "lang"), [("softmax", "en"), ("自注意力", "zh")], ids=["en", "zh"]
+)
 def test_search_page_finds_the_chapter(browser, site_url, query, lang):
     page, log = open_page(browser, urljoin(site_url, f"search.html?q={query}"))
     try:
         page.wait_for_selector("#search-results ul.search li a", timeout=BROWSER_TIMEOUT_MS)
-        hits = page.eval_on_selector_all("#search-results ul.search li > a", "as => as.map(a => a.href)")
+        hits = page.eval_on_selector_all(
+            "#search-results ul.search li > a", "as => as.map(a => a.href)"
+        )
         assert any(f"/chapters/{lang}/{SAMPLE}.html" in h for h in hits), hits
         assert_stayed_home(log, site_url)
     finally:
@@ -354,7 +423,9 @@ def test_landing_page_in_browser(browser, site_url):
                 link = page.get_by_role("link", name=label)
                 assert link.is_visible(), f"{label} not visible at {width}px"
                 assert urlsplit(link.evaluate("a => a.href")).path.startswith(f"/chapters/{lang}/")
-            assert page.evaluate("document.documentElement.scrollWidth") <= width, "page scrolls sideways"
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, (
+                "page scrolls sideways"
+            )
             screenshot(page, f"index-{width}px.png")
             page.get_by_role("link", name="中文 →").click()
             page.wait_for_url(re.compile(r"/chapters/zh/"))
@@ -366,7 +437,8 @@ def test_landing_page_in_browser(browser, site_url):
 @pytest.mark.browser
 @pytest.mark.parametrize("lang", LANG_TAGS)
 def test_every_chapter_page_in_browser(browser, site_url, lang):
-    """Every chapter: no console error, nothing from outside, right language, no sideways scroll on a phone."""
+    """Every chapter: no console error, nothing from outside, right language, no sideways
+    scroll on a phone."""
     problems = []
     for stem in chapter_pairs():
         page, log = open_page(browser, urljoin(site_url, f"chapters/{lang}/{stem}.html"), width=390)
@@ -375,8 +447,10 @@ def test_every_chapter_page_in_browser(browser, site_url, lang):
             if page.evaluate("document.documentElement.lang") != LANG_TAGS[lang]:
                 problems.append(f"{stem}: wrong lang")
             overflow = page.evaluate("""() => [...document.querySelectorAll('article *')]
-                .filter(e => !e.closest('pre, .highlight, .cell_output, .output, table, mjx-container'))
-                .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+                .filter(e => !e.closest(
+                    'pre, .highlight, .cell_output, .output, table, mjx-container'))
+                .filter(e => e.getBoundingClientRect().right >
+                    document.documentElement.clientWidth + 1)
                 .map(e => e.tagName + '.' + e.className).slice(0, 3)""")
             if overflow:
                 problems.append(f"{stem}: wider than the phone screen: {overflow}")
@@ -389,11 +463,14 @@ def test_every_chapter_page_in_browser(browser, site_url, lang):
     assert not problems, "\n".join(problems)
 
 
-# --------------------------------------------------------------------------- reader comforts (static)
+# ---------------------------------------------------------------------- reader comforts (static)
 
 
-# A picture in a chapter's prose: ![alt](src) (the alt may hold one level of [brackets]) or <img src>.
-MARKDOWN_IMAGE = re.compile(r"!\[(?:[^\[\]]|\[[^\[\]]*\])*\]\(([^)\s]+)\)|<img\b[^>]*\bsrc=\"([^\"]*)\"")
+# A picture in a chapter's prose: ![alt](src) (the alt may hold one level of [brackets]) or
+# <img src>.
+MARKDOWN_IMAGE = re.compile(
+    r"!\[(?:[^\[\]]|\[[^\[\]]*\])*\]\(([^)\s]+)\)|<img\b[^>]*\bsrc=\"([^\"]*)\""
+)
 DIAGRAM = re.compile(r"(?:^|/)diagrams/([\w.-]+?)\.svg$")  # chapters/<lang>/diagrams/NAME.svg
 HIDDEN_OUTPUT = {"remove-output", "remove-cell"}  # tags whose outputs the page does not show
 
@@ -405,12 +482,18 @@ def notebook_images(path: Path) -> tuple[int, list[str]]:
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
-    figures = sum(bool({"image/png", "image/svg+xml"} & set(o.get("data", {})))
-                  for c in nb.cells if c.cell_type == "code"
-                  and not HIDDEN_OUTPUT & set(c.metadata.get("tags", []))
-                  for o in c.get("outputs", []))
-    sources = [m.group(1) or m.group(2) for c in nb.cells if c.cell_type == "markdown"
-               for m in MARKDOWN_IMAGE.finditer(c.source)]
+    figures = sum(
+        bool({"image/png", "image/svg+xml"} & set(o.get("data", {})))
+        for c in nb.cells
+        if c.cell_type == "code" and not HIDDEN_OUTPUT & set(c.metadata.get("tags", []))
+        for o in c.get("outputs", [])
+    )
+    sources = [
+        m.group(1) or m.group(2)
+        for c in nb.cells
+        if c.cell_type == "markdown"
+        for m in MARKDOWN_IMAGE.finditer(c.source)
+    ]
     diagrams = [DIAGRAM.search(src).group(1) for src in sources if DIAGRAM.search(src)]
     return figures + len(sources) - len(diagrams), sorted(diagrams)
 
@@ -435,16 +518,27 @@ def test_every_figure_is_on_its_page_with_alt_text(site):
     for lang in LANG_TAGS:
         for notebook in sorted((ROOT / "chapters" / lang).glob("*.ipynb")):
             page = f"{lang}/{notebook.stem}"
-            shown, drawn = page_images(chapter_html(site, lang, notebook.stem).read_text(encoding="utf-8"))
+            shown, drawn = page_images(
+                chapter_html(site, lang, notebook.stem).read_text(encoding="utf-8")
+            )
             expected, diagrams = notebook_images(notebook)
             if len(shown) != expected:
-                problems.append(f"{page}: {len(shown)} figures on the page for {expected} in the notebook")
-            names = sorted(re.sub(r"\d*\.svg$", "", d.get("src", "").rsplit("/", 1)[-1]) for d in drawn)
+                problems.append(
+                    f"{page}: {len(shown)} figures on the page for {expected} in the notebook"
+                )
+            names = sorted(
+                re.sub(r"\d*\.svg$", "", d.get("src", "").rsplit("/", 1)[-1]) for d in drawn
+            )
             if names != diagrams:
                 problems.append(f"{page}: diagrams on the page {names}, in the prose {diagrams}")
             for image in shown + drawn:
                 alt = image.get("alt", "").strip()
-                if not alt or alt == image.get("src") or alt.lower().endswith((".png", ".svg", ".jpg")) or len(alt) < 12:
+                if (
+                    not alt
+                    or alt == image.get("src")
+                    or alt.lower().endswith((".png", ".svg", ".jpg"))
+                    or len(alt) < 12
+                ):
                     problems.append(f"{page}: {image.get('src')} has alt {alt!r}")
                 elif lang == "zh" and image in drawn and not re.search(r"[\u4e00-\u9fff]", alt):
                     problems.append(f"{page}: diagram {image.get('src')} has no Chinese alt text")
@@ -454,18 +548,24 @@ def test_every_figure_is_on_its_page_with_alt_text(site):
 
 
 def test_figures_stay_legible_in_dark_mode(site):
-    """Figures have an opaque background: dark text on a transparent PNG would vanish in dark mode."""
+    """Figures have an opaque background: dark text on a transparent PNG would vanish in dark
+    mode."""
     from PIL import Image
 
     pngs = sorted((site / "_images").glob("*.png"))
     svgs = sorted((site / "_images").glob("*.svg"))
-    assert len(pngs) + len(svgs) >= 40, f"only {len(pngs)} PNG and {len(svgs)} SVG figures on the site"
+    assert len(pngs) + len(svgs) >= 40, (
+        f"only {len(pngs)} PNG and {len(svgs)} SVG figures on the site"
+    )
     transparent = []
     for png in pngs:
         with Image.open(png) as image:
             rgba = image.convert("RGBA")
             w, h = rgba.size
-            if min(rgba.getpixel(xy)[3] for xy in [(0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1)]) < 255:
+            if (
+                min(rgba.getpixel(xy)[3] for xy in [(0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1)])
+                < 255
+            ):
                 transparent.append(png.name)
     # SVG figures (rnn2bert.plotting): matplotlib's first patch is the figure's background
     for svg in svgs:
@@ -482,19 +582,34 @@ def test_each_chapter_page_offers_its_notebook_for_download(site):
     for lang in LANG_TAGS:
         for notebook in sorted((ROOT / "chapters" / lang).glob("*.ipynb")):
             page = chapter_html(site, lang, notebook.stem)
-            links = [h for h in Page(page).links if h.endswith(f"_sources/chapters/{lang}/{notebook.name}")]
+            links = [
+                h
+                for h in Page(page).links
+                if h.endswith(f"_sources/chapters/{lang}/{notebook.name}")
+            ]
             assert links, f"{page.relative_to(site)}: no download link to {notebook.name}"
             served = (page.parent / links[0]).resolve()
             assert nbformat.read(served, as_version=4).cells, served
 
 
 def test_chinese_prose_has_no_stray_spaces_from_line_breaks(site):
-    """A wrapped line between two Chinese characters would show as a space (_ext/cjk_linebreaks.py)."""
-    cjk_break = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef][ \t]*\n[ \t]*[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]")
+    """A wrapped line between two Chinese characters would show as a space
+    (_ext/cjk_linebreaks.py)."""
+    cjk_break = re.compile(
+        r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef][ \t]*\n"
+        r"[ \t]*[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]"
+    )
     found = []
     for stem in chapter_pairs():
-        html = re.sub(r"<(pre|script|style)\b.*?</\1>", "", chapter_html(site, "zh", stem).read_text(encoding="utf-8"), flags=re.S)
-        found += [f"{stem}: {m.group(0)!r}" for m in cjk_break.finditer(html.split("<article", 1)[-1])]
+        html = re.sub(
+            r"<(pre|script|style)\b.*?</\1>",
+            "",
+            chapter_html(site, "zh", stem).read_text(encoding="utf-8"),
+            flags=re.S,
+        )
+        found += [
+            f"{stem}: {m.group(0)!r}" for m in cjk_break.finditer(html.split("<article", 1)[-1])
+        ]
     assert not found, "\n".join(found[:10])
 
 
@@ -505,16 +620,24 @@ def test_cjk_line_joining_keeps_latin_spacing():
     from cjk_linebreaks import join_lines
 
     assert join_lines("第一行。\n第二行") == "第一行。第二行"
-    assert join_lines("用 softmax\n计算") == "用 softmax\n计算"        # Latin on one side: the space stays
+    assert (
+        join_lines("用 softmax\n计算") == "用 softmax\n计算"
+    )  # Latin on one side: the space stays
     assert join_lines("计算\nsoftmax") == "计算\nsoftmax"
 
 
 def test_launch_buttons_are_off_by_default(site):
-    """No repository URL, no launch service: no page links to Binder or Colab (see _config.yml to turn them on)."""
+    """No repository URL, no launch service: no page links to Binder or Colab (see _config.yml
+    to turn them on)."""
     config = (ROOT / "_config.yml").read_text(encoding="utf-8")
-    assert re.search(r'^repository:\s*(#.*)?\n\s+url: ""', config, re.M), "repository.url is set: launch buttons are on"
-    launching = [p.relative_to(site) for p in html_pages(site)
-                 if re.search(r"mybinder\.org|colab\.research\.google\.com", p.read_text(encoding="utf-8"))]
+    assert re.search(r'^repository:\s*(#.*)?\n\s+url: ""', config, re.M), (
+        "repository.url is set: launch buttons are on"
+    )
+    launching = [
+        p.relative_to(site)
+        for p in html_pages(site)
+        if re.search(r"mybinder\.org|colab\.research\.google\.com", p.read_text(encoding="utf-8"))
+    ]
     assert not launching, f"pages with launch buttons: {launching}"
 
 
@@ -530,16 +653,21 @@ def test_previous_and_next_stay_in_one_language(site):
             path = chapter_html(site, lang, stem)
             for kind, href in NEIGHBOUR.findall(path.read_text(encoding="utf-8")):
                 target = (path.parent / href).resolve().relative_to(site.resolve())
-                assert target.parts[:2] == ("chapters", lang) or target.name == "index.html", \
+                assert target.parts[:2] == ("chapters", lang) or target.name == "index.html", (
                     f"{lang}/{stem}: {kind} leads to {target}"
+                )
                 nexts += kind == "right-next"
         assert nexts == len(stems) - 1, f"{lang}: {nexts} 'next' links for {len(stems)} pages"
 
 
-# --------------------------------------------------------------------------- explorers in the browser
+# ---------------------------------------------------------------------- explorers in the browser
 
-EXPLORER_PAGES = {"attention": "08-bert", "scaling": "03-scaling", "mask": "04-masking",
-                  "positional": "06-positional-encoding"}
+EXPLORER_PAGES = {
+    "attention": "08-bert",
+    "scaling": "03-scaling",
+    "mask": "04-masking",
+    "positional": "06-positional-encoding",
+}
 
 
 def readout(explorer) -> str:
@@ -553,13 +681,18 @@ def numbers(text: str) -> list[float]:
 def drag_to_end(page, slider, fraction: float = 1.0) -> None:
     """Click a range slider with the mouse near its end (fraction of its width)."""
     box = slider.bounding_box()
-    page.mouse.click(box["x"] + max(2, min(box["width"] - 2, fraction * box["width"])), box["y"] + box["height"] / 2)
+    page.mouse.click(
+        box["x"] + max(2, min(box["width"] - 2, fraction * box["width"])),
+        box["y"] + box["height"] / 2,
+    )
 
 
 def check_attention(page, explorer):
     start = readout(explorer)
     assert start.startswith("“it” →") and "animal" in start, start  # opens on the "it" head
-    explorer.locator("text.r2b-query", has_text=re.compile(r"^it$")).click()  # release the pinned token
+    explorer.locator(
+        "text.r2b-query", has_text=re.compile(r"^it$")
+    ).click()  # release the pinned token
     explorer.locator("text.r2b-query", has_text=re.compile(r"^street$")).hover()
     assert readout(explorer).startswith("“street” →")
     lines = explorer.locator("line.r2b-line")
@@ -587,7 +720,9 @@ def check_mask(page, explorer):
     assert readout(explorer).startswith("15 of 36"), readout(explorer)  # 6 × 5 / 2 future pairs
     explorer.locator("select").select_option("both")
     drag_to_end(page, explorer.locator("input[type=range]"), fraction=0.0)  # one real token
-    assert readout(explorer).startswith("30 of 36"), readout(explorer)  # every query sees key 0 only
+    assert readout(explorer).startswith("30 of 36"), readout(
+        explorer
+    )  # every query sees key 0 only
     cells = explorer.locator("g.r2b-cell[data-allowed='1']")
     assert cells.count() == 6 and {c.get_attribute("data-w") for c in cells.all()} == {"1.000"}
 
@@ -599,7 +734,12 @@ def check_positional(page, explorer):
     assert "e+4" in readout(explorer) and first < 7, readout(explorer)  # 2π up to about 2π·10⁴
 
 
-CHECKS = {"attention": check_attention, "scaling": check_scaling, "mask": check_mask, "positional": check_positional}
+CHECKS = {
+    "attention": check_attention,
+    "scaling": check_scaling,
+    "mask": check_mask,
+    "positional": check_positional,
+}
 
 
 @pytest.mark.browser
@@ -627,9 +767,16 @@ CONTRAST_JS = """e => {
     if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) { bg = c; break; }
     node = node.parentNode;
   }
-  const lum = c => { const [r, g, b] = c.slice(0, 3).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+  const lum = c => {
+    const [r, g, b] = c.slice(0, 3).map(v => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
                      return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
-  const fg = rgb(getComputedStyle(e).fill !== "none" && e.namespaceURI.includes("svg") ? getComputedStyle(e).fill : getComputedStyle(e).color);
+  const fg = rgb(
+    getComputedStyle(e).fill !== "none" && e.namespaceURI.includes("svg")
+      ? getComputedStyle(e).fill
+      : getComputedStyle(e).color);
   const [a, b] = [lum(fg), lum(bg || [255, 255, 255])].sort((x, y) => y - x);
   return (a + 0.05) / (b + 0.05);
 }"""
@@ -638,14 +785,22 @@ CONTRAST_JS = """e => {
 @pytest.mark.browser
 @pytest.mark.parametrize("mode", ["light", "dark"])
 def test_explorer_and_text_stay_legible_in_both_colour_modes(browser, site_url, mode):
-    """Text contrast (WCAG ratio >= 4.5) of the explorer, its controls and the prose; screenshots kept."""
+    """Text contrast (WCAG ratio >= 4.5) of the explorer, its controls and the prose; screenshots
+    kept."""
     for lang in LANG_TAGS:
-        page, log = open_page(browser, urljoin(site_url, f"chapters/{lang}/08-bert.html"), dark=mode == "dark")
+        page, log = open_page(
+            browser, urljoin(site_url, f"chapters/{lang}/08-bert.html"), dark=mode == "dark"
+        )
         try:
             assert page.evaluate("document.documentElement.dataset.theme") == mode
             explorer = page.locator(".r2b-explorer")
             explorer.scroll_into_view_if_needed()
-            for what in [".r2b-explorer text.r2b-key", ".r2b-explorer select", ".r2b-explorer .r2b-readout", "article p"]:
+            for what in [
+                ".r2b-explorer text.r2b-key",
+                ".r2b-explorer select",
+                ".r2b-explorer .r2b-readout",
+                "article p",
+            ]:
                 ratio = page.locator(what).first.evaluate(CONTRAST_JS)
                 assert ratio >= 4.5, f"{lang} {mode}: {what} has contrast {ratio:.1f}"
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -659,16 +814,26 @@ def test_explorer_and_text_stay_legible_in_both_colour_modes(browser, site_url, 
 # Chinese ones mix scripts, run words together, ask questions, or are one character: the query
 # is cut like the index (_assets/search_scorer.js: splitQuery).
 SEARCHES = [
-    ("masking", "en", "04-masking"), ("positional", "en", "06-positional-encoding"),
-    ("multi-head attention", "en", "05-multi-head"), ("fine-tuning", "en", "10-fine-tuning"),
-    ("pretraining", "en", "09-pretraining"), ("WordPiece", "en", "08-bert"),
-    ("位置编码", "zh", "06-positional-encoding"), ("掩码", "zh", "04-masking"),
-    ("自注意力", "zh", "02-self-attention"), ("自注意力机制", "zh", "02-self-attention"),
-    ("BERT预训练", "zh", "09-pretraining"), ("什么是位置编码", "zh", "06-positional-encoding"),
-    ("头", "zh", "05-multi-head"), ("多头注意力", "zh", "05-multi-head"),
-    ("微调", "zh", "10-fine-tuning"), ("什么是微调", "zh", "10-fine-tuning"),
-    ("因果掩码", "zh", "04-masking"), ("缩放点积注意力", "zh", "03-scaling"),
-    ("RNN的局限", "zh", "01-rnn-limits"), ("查询 键 值", "zh", "02-self-attention"),
+    ("masking", "en", "04-masking"),
+    ("positional", "en", "06-positional-encoding"),
+    ("multi-head attention", "en", "05-multi-head"),
+    ("fine-tuning", "en", "10-fine-tuning"),
+    ("pretraining", "en", "09-pretraining"),
+    ("WordPiece", "en", "08-bert"),
+    ("位置编码", "zh", "06-positional-encoding"),
+    ("掩码", "zh", "04-masking"),
+    ("自注意力", "zh", "02-self-attention"),
+    ("自注意力机制", "zh", "02-self-attention"),
+    ("BERT预训练", "zh", "09-pretraining"),
+    ("什么是位置编码", "zh", "06-positional-encoding"),
+    ("头", "zh", "05-multi-head"),
+    ("多头注意力", "zh", "05-multi-head"),
+    ("微调", "zh", "10-fine-tuning"),
+    ("什么是微调", "zh", "10-fine-tuning"),
+    ("因果掩码", "zh", "04-masking"),
+    ("缩放点积注意力", "zh", "03-scaling"),
+    ("RNN的局限", "zh", "01-rnn-limits"),
+    ("查询 键 值", "zh", "02-self-attention"),
 ]
 
 
@@ -678,7 +843,9 @@ def test_search_lists_the_right_chapter_first(browser, site_url, query, lang, st
     page, log = open_page(browser, urljoin(site_url, f"search.html?q={query}"))
     try:
         page.wait_for_selector("#search-results ul.search li a", timeout=BROWSER_TIMEOUT_MS)
-        hits = page.eval_on_selector_all("#search-results ul.search li > a", "as => as.map(a => a.href)")
+        hits = page.eval_on_selector_all(
+            "#search-results ul.search li > a", "as => as.map(a => a.href)"
+        )
         ours = [h for h in hits if f"/chapters/{lang}/" in h]
         assert ours and ours[0].split("/chapters/")[1].startswith(f"{lang}/{stem}.html"), ours[:5]
         assert_stayed_home(log, site_url)
@@ -686,7 +853,7 @@ def test_search_lists_the_right_chapter_first(browser, site_url, query, lang, st
         page.close()
 
 
-# --------------------------------------------------------------------------- figures, diagrams, code width
+# ----------------------------------------------------------------- figures, diagrams, code width
 
 FIGURES_JS = r"""() => [...document.querySelectorAll('article img')].map(img => {
   const style = getComputedStyle(img);
@@ -721,7 +888,9 @@ def test_figures_are_crisp_and_readable_at_desktop_width(browser, site_url):
                         continue
                     own = float(fig["attrWidth"]) if fig["attrWidth"] else fig["natural"]
                     if fig["shown"] < 0.8 * own:
-                        problems.append(f"{lang}/{stem}: {fig['src']} shrunk to {fig['shown'] / own:.0%}")
+                        problems.append(
+                            f"{lang}/{stem}: {fig['src']} shrunk to {fig['shown'] / own:.0%}"
+                        )
                 assert_stayed_home(log, site_url)
             finally:
                 page.close()
@@ -742,8 +911,9 @@ def test_diagrams_are_on_their_pages_and_legible(browser, site_url, mode):
         shown = set()
         for stem in sorted({name[:2] for name in DIAGRAMS}):
             page_stem = next(p.stem for p in (ROOT / "chapters" / lang).glob(f"{stem}-*.ipynb"))
-            page, log = open_page(browser, urljoin(site_url, f"chapters/{lang}/{page_stem}.html"),
-                                  dark=mode == "dark")
+            page, log = open_page(
+                browser, urljoin(site_url, f"chapters/{lang}/{page_stem}.html"), dark=mode == "dark"
+            )
             try:
                 page.wait_for_load_state("networkidle")
                 for fig in page.evaluate(FIGURES_JS):
@@ -754,9 +924,14 @@ def test_diagrams_are_on_their_pages_and_legible(browser, site_url, mode):
                     if not fig["natural"]:
                         problems.append(f"{lang}/{page_stem}: {fig['src']} did not load")
                     elif fig["shown"] < 0.85 * min(fig["natural"], 10_000):
-                        problems.append(f"{lang}/{page_stem}: {name} shrunk to {fig['shown'] / fig['natural']:.0%}")
+                        problems.append(
+                            f"{lang}/{page_stem}: {name} shrunk to "
+                            f"{fig['shown'] / fig['natural']:.0%}"
+                        )
                     if fig["background"] not in ("rgb(255, 255, 255)", "rgba(0, 0, 0, 0)"):
-                        problems.append(f"{lang}/{page_stem}: {name} background {fig['background']}")
+                        problems.append(
+                            f"{lang}/{page_stem}: {name} background {fig['background']}"
+                        )
                     if len(fig["alt"].strip()) < 12:
                         problems.append(f"{lang}/{page_stem}: {name} alt {fig['alt']!r}")
                 if mode == "dark":
@@ -764,7 +939,9 @@ def test_diagrams_are_on_their_pages_and_legible(browser, site_url, mode):
                     if diagram.count():
                         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
                         diagram.scroll_into_view_if_needed()
-                        page.screenshot(path=str(SCREENSHOTS / f"{lang}-{page_stem}-diagram-dark.png"))
+                        page.screenshot(
+                            path=str(SCREENSHOTS / f"{lang}-{page_stem}-diagram-dark.png")
+                        )
                 assert_stayed_home(log, site_url)
             finally:
                 page.close()
@@ -777,7 +954,8 @@ def test_diagrams_are_on_their_pages_and_legible(browser, site_url, mode):
 CODE_OVERFLOW_JS = r"""() => [...document.querySelectorAll('article pre')]
   .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
   .map(pre => (pre.closest('.cell_output') ? 'output: ' : 'code: ') +
-              pre.innerText.split('\n').reduce((a, b) => (b.length > a.length ? b : a), '').slice(0, 90))"""
+              pre.innerText.split('\n')
+                .reduce((a, b) => (b.length > a.length ? b : a), '').slice(0, 90))"""
 
 
 @pytest.mark.browser
@@ -793,10 +971,13 @@ def test_code_blocks_are_wide_enough_for_80_characters(browser, site_url):
           pre.appendChild(document.createTextNode('\n'));
           pre.appendChild(probe);
           const style = getComputedStyle(pre);
-          const room = pre.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+          const room = pre.clientWidth - parseFloat(style.paddingLeft) -
+            parseFloat(style.paddingRight);
           return {room, line: probe.getBoundingClientRect().width, font: style.fontSize};
         }""")
-        assert fits["line"] <= fits["room"], f"an 80-character line needs {fits['line']:.0f} px, the block has {fits}"
+        assert fits["line"] <= fits["room"], (
+            f"an 80-character line needs {fits['line']:.0f} px, the block has {fits}"
+        )
         assert float(fits["font"].removesuffix("px")) >= 13, fits
         assert_stayed_home(log, site_url)
     finally:
@@ -804,7 +985,13 @@ def test_code_blocks_are_wide_enough_for_80_characters(browser, site_url):
 
 
 @pytest.mark.browser
-@pytest.mark.xfail(reason="KNOWN DEFECT (issue 14): chapters 09 and 10 print lines over 80 columns (outputs wait for their re-execution), chapter 00 shows a long exercise message and a long `make test` line, appendix-api and appendix-setup have long Markdown code lines", strict=False)
+@pytest.mark.xfail(
+    reason="KNOWN DEFECT (issue 14): "
+    "chapters 09 and 10 print lines over 80 columns (outputs wait for their re-execution), "
+    "chapter 00 shows a long exercise message and a long `make test` line, appendix-api and "
+    "appendix-setup have long Markdown code lines",
+    strict=False,
+)
 def test_no_code_block_scrolls_sideways_at_desktop_width(browser, site_url):
     """At 1280 px no code cell, and no printed output, in any chapter needs sideways scrolling.
 
@@ -820,4 +1007,6 @@ def test_no_code_block_scrolls_sideways_at_desktop_width(browser, site_url):
                 problems += [f"{lang}/{stem}: {line}" for line in page.evaluate(CODE_OVERFLOW_JS)]
             finally:
                 page.close()
-    assert not problems, f"{len(problems)} code blocks scroll sideways at 1280 px:\n" + "\n".join(problems[:60])
+    assert not problems, f"{len(problems)} code blocks scroll sideways at 1280 px:\n" + "\n".join(
+        problems[:60]
+    )
