@@ -13,6 +13,7 @@ import torch
 
 from notebooks import CJK, LANGS, ROOT, notebooks, read
 from rnn2bert.exercises import REGISTRY, RESULTS, CheckResult, check, core, run_check
+from rnn2bert.exercises.core import LINE_WIDTH, _columns, fit_lines
 from rnn2bert.exercises.generate import exercise_notebook, stub_code
 
 CHECK_CALL = re.compile(r"""check\(\s*["'](ch\d\d\.\w+)["']""")
@@ -152,7 +153,9 @@ def test_wrong_answer_is_named(exercise_id, wrong, phrase):
     with pytest.raises(AssertionError) as info:
         check(exercise_id, wrong)
     message = str(info.value)
-    assert phrase in message, (
+    assert all(_columns(line) <= LINE_WIDTH for line in message.splitlines()), message
+    flat = " ".join(message.split())  # the message is wrapped to fit a code block
+    assert phrase in flat or phrase in message.replace("\n", ""), (
         f"expected the message to name the mistake ({phrase!r}), got:\n{message}"
     )
     assert CJK.search(message), "the message must be bilingual"
@@ -365,3 +368,15 @@ def test_check_still_prints_and_raises(capsys):
         check("ch02.softmax", None)
     assert info.value.__cause__ is None and info.value.__suppress_context__
     assert RESULTS["ch02.softmax"] == "failed"
+
+
+def test_fit_lines_wraps_english_at_spaces_and_chinese_between_characters():
+    en = "you multiplied q and the keys element by element but did not sum over the features"
+    zh = "形状是 (L, d_k)：你把 q 与键逐元素相乘，却没有在 d_k 个特征上求和。" * 2
+    lines = fit_lines(f"{en}\n{zh}", width=40).split("\n")
+    assert all(_columns(line) <= 40 for line in lines), lines
+    assert " ".join(lines[:3]) == en  # English is cut only at spaces, nothing lost
+    assert "".join(lines[3:]).replace(" ", "") == zh.replace(" ", "")
+    assert not any(line[0] in "，。：" for line in lines[3:]), lines  # no line opens with "，"
+    assert fit_lines("short\n短", width=40) == "short\n短"
+    assert _columns("形状 ab") == 7

@@ -985,18 +985,10 @@ def test_code_blocks_are_wide_enough_for_80_characters(browser, site_url):
 
 
 @pytest.mark.browser
-@pytest.mark.xfail(
-    reason="KNOWN DEFECT (issue 14): only the preface's two outputs are left: a check's "
-    "message for a wrong answer is one long line (English and Chinese); seen on a fresh build "
-    "of db796bc with --runxfail, 2 blocks",
-    strict=False,
-)
 def test_no_code_block_scrolls_sideways_at_desktop_width(browser, site_url):
     """At 1280 px no code cell, and no printed output, in any chapter needs sideways scrolling.
 
-    NOTE: this passes only once the chapters' code is at most 80 characters a line and their
-    printed outputs fit too (issue 14's reformatting of the notebooks); until then it lists
-    the longest line of each block that scrolls."""
+    Lists the longest line of each block that scrolls."""
     problems = []
     for lang in LANG_TAGS:
         for stem in chapter_pairs():

@@ -39,6 +39,7 @@ import signal
 import threading
 import time
 import traceback
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -434,6 +435,37 @@ def _record(exercise_id: str, status: str, message: str = "") -> None:
             )
 
 
+LINE_WIDTH = 78  # under the 80 columns a site code block shows; a Chinese character takes two
+_NO_LINE_START = set("，。、：；！？）」』》〉”’,.;:!?)]}")  # never wrap before these
+
+
+def _columns(text: str) -> int:
+    """Columns ``text`` takes in a terminal or code block: wide (CJK) characters count two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def fit_lines(text: str, width: int = LINE_WIDTH) -> str:
+    """Wrap every line of ``text`` to at most ``width`` columns.
+
+    English breaks at spaces; Chinese may break between any two characters, but never
+    before a closing punctuation mark. A word longer than a line stays whole.
+    """
+    out = []
+    for line in text.split("\n"):
+        # tokens: a run of non-wide characters with the spaces after it, or one wide character
+        tokens = re.findall(r"[^\s\u2e80-\uffef]+\s*|[\u2e80-\uffef]\s*|\s+", line)
+        row: list[str] = []
+        for token in tokens:
+            if _columns("".join(row + [token]).rstrip()) <= width or not "".join(row).strip():
+                row.append(token)
+                continue
+            carried = [row.pop()] if token[0] in _NO_LINE_START and len(row) > 1 else []
+            out.append("".join(row).rstrip())
+            row = carried + [token]
+        out.append("".join(row).rstrip())
+    return "\n".join(out)
+
+
 def check(exercise_id: str, answer: Any) -> None:
     """Check ``answer`` for exercise ``exercise_id``; print one line or raise ``AssertionError``.
 
@@ -461,7 +493,7 @@ def check(exercise_id: str, answer: Any) -> None:
         print(f"✓ {exercise_id} — passed · 通过")
         return
     _record(exercise_id, "failed", result.message)
-    raise AssertionError(f"✗ {exercise_id}\n{result.message}") from None
+    raise AssertionError(fit_lines(f"✗ {exercise_id}\n{result.message}")) from None
 
 
 # ---- helpers for writing checks -------------------------------------------------------------
