@@ -2,7 +2,7 @@
 #   make book       build the bilingual site into _build/html (from committed outputs)
 #   make test       the whole test suite (what CI runs), make lint included
 #   make test-fast  library, parity and exercise checks (no notebook run, no site): ~1 min
-#   make lint       ruff check + ruff format --check: library, tools, tests, notebooks
+#   make lint       ruff check + ruff format --check: library, tools, tests, site extensions, notebooks
 #   make execute    re-run every chapter and solution notebook in place
 #   make exercises  regenerate exercises/ from solutions/
 #   make serve      serve _build/html on http://localhost:8000
@@ -122,7 +122,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -q -n 2 -m "not slow and not browser" $(FAST_TESTS)
 
 # ruff, pinned in requirements-dev.txt; the notebook folders' ruff.toml set 80 columns.
-LINT_PATHS := src tools tests chapters exercises solutions
+LINT_PATHS := src tools tests _ext chapters exercises solutions
 lint: $(STAMP)
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/ruff format --check $(LINT_PATHS)

@@ -7,6 +7,7 @@ Chinese paragraph shows stray gaps: "被问到。 每个问题". This transform 
 sits between two CJK characters or full-width punctuation marks, in prose only (never in code,
 literal text or math).
 """
+
 from __future__ import annotations
 
 import re

@@ -89,7 +89,10 @@ class Entry:
 
 
 def slug(text: str) -> str:
-    """``self-attention`` -> ``self-attention``, ``[MASK]`` -> ``mask-token`` (``mask`` is a term too)."""
+    """``self-attention`` -> ``self-attention``, ``[MASK]`` -> ``mask-token``.
+
+    (``mask`` is a term too.)
+    """
     text = re.sub(r"^\[(\w+)\]$", r"\1-token", text)
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
@@ -107,12 +110,17 @@ def _load(path: str, mtime: float) -> tuple[Entry, ...]:
         missing = [key for key in REQUIRED if not str(item.get(key) or "").strip()]
         if missing:
             raise ValueError(f"{path}: entry {i} ({item.get('en')!r}) lacks {missing}")
-        entries.append(Entry(
-            en=str(item["en"]), zh=str(item["zh"]), chapter=str(item["chapter"]),
-            en_def=str(item["en_def"]).strip(), zh_def=str(item["zh_def"]).strip(),
-            aliases=tuple(str(a) for a in item.get("aliases") or ()),
-            also=tuple(str(a) for a in item.get("also") or ()),
-        ))
+        entries.append(
+            Entry(
+                en=str(item["en"]),
+                zh=str(item["zh"]),
+                chapter=str(item["chapter"]),
+                en_def=str(item["en_def"]).strip(),
+                zh_def=str(item["zh_def"]).strip(),
+                aliases=tuple(str(a) for a in item.get("aliases") or ()),
+                also=tuple(str(a) for a in item.get("also") or ()),
+            )
+        )
     anchors = [e.anchor for e in entries]
     duplicates = sorted({a for a in anchors if anchors.count(a) > 1})
     if duplicates:
@@ -151,14 +159,30 @@ def inline_nodes(text: str) -> list[nodes.Node]:
 
 
 TEX_WORDS = {
-    r"\cdot": "·", r"\odot": "⊙", r"\sum": "Σ", r"\alpha": "α", r"\omega": "ω", r"\rho": "ρ",
-    r"\Phi": "Φ", r"\infty": "∞", r"\dots": "…", r"\top": "ᵀ", r"\ln": "ln", r"\tanh": "tanh",
-    r"\max": "max", r"\sin": "sin", r"\cos": "cos", r"\le": "≤", r"\,": " ", r"\!": "",
+    r"\cdot": "·",
+    r"\odot": "⊙",
+    r"\sum": "Σ",
+    r"\alpha": "α",
+    r"\omega": "ω",
+    r"\rho": "ρ",
+    r"\Phi": "Φ",
+    r"\infty": "∞",
+    r"\dots": "…",
+    r"\top": "ᵀ",
+    r"\ln": "ln",
+    r"\tanh": "tanh",
+    r"\max": "max",
+    r"\sin": "sin",
+    r"\cos": "cos",
+    r"\le": "≤",
+    r"\,": " ",
+    r"\!": "",
 }
 
 
 def plain(text: str) -> str:
     """A definition as plain text for a tooltip: `code` and $math$ without markup (√d_k, QKᵀ)."""
+
     def math(m: re.Match) -> str:
         tex = re.sub(r"\\sqrt\{([^{}]*)\}", r"√\1", m.group(1))
         tex = re.sub(r"\\(?:mathrm|text|operatorname)\{([^{}]*)\}", r"\1", tex)
@@ -167,6 +191,7 @@ def plain(text: str) -> str:
         tex = re.sub(r"([_^])\{\(([^{}]*)\)\}", r"\1(\2)", tex)  # PE_{(pos,2i)} -> PE_(pos,2i)
         tex = re.sub(r"([_^])\{([^{}]{2,})\}", r"\1(\2)", tex)  # h_{t-1} -> h_(t-1)
         return tex.replace("^ᵀ", "ᵀ").replace("{", "").replace("}", "")
+
     return re.sub(r"\$([^$]+)\$", math, text).replace("`", "")
 
 
@@ -174,8 +199,14 @@ def chapter_link(entry: Entry, lang: str, refdoc: str) -> addnodes.pending_xref:
     """A link to the chapter that introduces the entry, titled with the chapter's title."""
     target = f"/chapters/{lang}/{entry.chapter}"
     xref = addnodes.pending_xref(
-        "", nodes.inline(target, target), refdomain="std", reftype="doc",
-        reftarget=target, refdoc=refdoc, refexplicit=False, refwarn=True,
+        "",
+        nodes.inline(target, target),
+        refdomain="std",
+        reftype="doc",
+        reftarget=target,
+        refdoc=refdoc,
+        refexplicit=False,
+        refwarn=True,
     )
     return xref
 
@@ -198,7 +229,9 @@ class BilingualGlossary(Directive):
                 first = sort_key(entry)[:1].upper()
                 groups.setdefault(first if first.isalpha() else "#", []).append(entry)
             labels = {key: key for key in groups}
-            group_ids = {key: "letter-" + (key.lower() if key != "#" else "symbols") for key in groups}
+            group_ids = {
+                key: "letter-" + (key.lower() if key != "#" else "symbols") for key in groups
+            }
         else:
             groups = {}
             for entry in entries:  # the file's order: by chapter, in the order of introduction
@@ -289,18 +322,39 @@ def skipped(node: nodes.Node) -> bool:
     """Inside a heading, code, math, a link, a notebook cell's code or output, or the references."""
     parent = node.parent
     while parent is not None:
-        if isinstance(parent, (nodes.title, nodes.subtitle, nodes.rubric, nodes.literal,
-                               nodes.FixedTextElement, nodes.math, nodes.math_block, nodes.reference,
-                               nodes.raw, nodes.comment, nodes.target, nodes.image, nodes.caption,
-                               nodes.term, addnodes.pending_xref, addnodes.download_reference,
-                               addnodes.desc)):
+        if isinstance(
+            parent,
+            (
+                nodes.title,
+                nodes.subtitle,
+                nodes.rubric,
+                nodes.literal,
+                nodes.FixedTextElement,
+                nodes.math,
+                nodes.math_block,
+                nodes.reference,
+                nodes.raw,
+                nodes.comment,
+                nodes.target,
+                nodes.image,
+                nodes.caption,
+                nodes.term,
+                addnodes.pending_xref,
+                addnodes.download_reference,
+                addnodes.desc,
+            ),
+        ):
             return True
         if isinstance(parent, nodes.container) and (
             parent.get("nb_element", "").startswith("cell_code")
             or {"cell", "cell_output", "cell_input", "output"} & set(parent.get("classes", []))
         ):
             return True
-        if isinstance(parent, nodes.section) and parent.children and isinstance(parent[0], nodes.title):
+        if (
+            isinstance(parent, nodes.section)
+            and parent.children
+            and isinstance(parent[0], nodes.title)
+        ):
             if parent[0].astext().strip().lower() in SKIP_SECTIONS:
                 return True
         parent = parent.parent
@@ -333,16 +387,28 @@ def link_terms(app: Sphinx, doctree: nodes.document, docname: str) -> None:
                 continue  # linked already; the match still hides the shorter terms inside it
             done.add(entry.anchor)
             other = entry.term("zh" if lang == "en" else "en")
-            title = f"{other}: {entry.definition(lang)}" if other != entry.term(lang) else entry.definition(lang)
-            pieces.append(nodes.Text(source[last:m.start()]))
-            pieces.append(nodes.reference(
-                m.group(0), m.group(0), refuri=f"{uri}#{entry.anchor}", internal=True,
-                reftitle=plain(title), classes=["glossary-term"],
-            ))
+            title = (
+                f"{other}: {entry.definition(lang)}"
+                if other != entry.term(lang)
+                else entry.definition(lang)
+            )
+            pieces.append(nodes.Text(source[last : m.start()]))
+            pieces.append(
+                nodes.reference(
+                    m.group(0),
+                    m.group(0),
+                    refuri=f"{uri}#{entry.anchor}",
+                    internal=True,
+                    reftitle=plain(title),
+                    classes=["glossary-term"],
+                )
+            )
             last = m.end()
         if pieces:
             pieces.append(nodes.Text(source[last:]))
-            text.parent.replace(text, [p for p in pieces if not isinstance(p, nodes.Text) or str(p)])
+            text.parent.replace(
+                text, [p for p in pieces if not isinstance(p, nodes.Text) or str(p)]
+            )
 
 
 # --------------------------------------------------------------------------- setup
@@ -358,8 +424,13 @@ def check_chapters(app: Sphinx, env) -> None:
         for lang in LANGS:
             doc = f"chapters/{lang}/{entry.chapter}"
             if doc not in env.found_docs:
-                logger.warning("glossary: %r names chapter %r, which is not built (%s)",
-                               entry.en, entry.chapter, doc, type="glossary")
+                logger.warning(
+                    "glossary: %r names chapter %r, which is not built (%s)",
+                    entry.en,
+                    entry.chapter,
+                    doc,
+                    type="glossary",
+                )
 
 
 def setup(app: Sphinx) -> dict:

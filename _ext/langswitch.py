@@ -13,6 +13,13 @@ this extension
   (``<a class="langswitch" hreflang="zh-CN" lang="zh-CN" href="…">中文</a>``);
 * adds ``<link rel="alternate" hreflang="…" href="…">`` for both editions to ``<head>``;
 * sets ``<html lang="…">`` to the page's language (``zh-CN`` on Chinese pages);
+* gives the switch a map from this page's section ids to the mirror's (``data-twins``, the
+  sections in document order), so that ``langswitch.js`` lands the reader on the section
+  they were reading; the script also puts a copy of the switch in the sticky header, where
+  it stays in view;
+* puts the reader's own language first in the sidebar (on a phone, the menu opens on the
+  Chinese table of contents on a Chinese page) and marks the other edition's entries with
+  their ``lang``;
 
 and it warns when the mirror is missing, so that ``jupyter-book build -W`` fails until
 a page exists in both languages. Non-bilingual pages (the landing page) are left alone.
@@ -20,8 +27,11 @@ a page exists in both languages. Non-bilingual pages (the landing page) are left
 
 from __future__ import annotations
 
+import json
 from html import escape
 
+from bs4 import BeautifulSoup
+from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
@@ -82,13 +92,90 @@ def add_links(app: Sphinx, pagename: str, templatename: str, context: dict, doct
         f'\n<link rel="alternate" hreflang="{tag}" href="{escape(here)}" />'
         f'\n<link rel="alternate" hreflang="{other_tag}" href="{there}" />'
     )
+    twins = escape(json.dumps(section_twins(app, pagename, mirror), ensure_ascii=False))
     # before the article's first heading; in the body, so it is visible at every width
     switch = (
         f'<nav class="langswitch-bar" aria-label="Language · 语言">'
         f'<a class="langswitch" id="langswitch" href="{there}" hreflang="{other_tag}" '
-        f'lang="{other_tag}" rel="alternate">{other_label}</a></nav>\n'
+        f'lang="{other_tag}" rel="alternate" data-twins="{twins}">{other_label}</a></nav>\n'
     )
     context["body"] = switch + context.get("body", "")
+
+
+def section_ids(doctree: nodes.document) -> list[str]:
+    return [section["ids"][0] for section in doctree.findall(nodes.section) if section["ids"]]
+
+
+def section_twins(app: Sphinx, pagename: str, mirror: str) -> dict[str, str]:
+    """This page's section ids -> the mirror's, paired in document order.
+
+    The two editions have the same sections in the same order (tests/test_parity.py); if
+    a page and its mirror ever differ in their number of sections, nothing is paired and
+    the switch lands at the top of the page, as a plain link does.
+    """
+    here = section_ids(app.env.get_doctree(pagename))
+    there = section_ids(app.env.get_doctree(mirror))
+    return dict(zip(here, there, strict=True)) if len(here) == len(there) else {}
+
+
+def own_language_first(html, lang: str):
+    """The sidebar's parts of the page's language first; the other edition's marked with lang.
+
+    A part is a caption (``<p class="caption">``) and the list after it; a part belongs to
+    an edition when its links lead into that edition's folder.
+    """
+    soup = html if isinstance(html, BeautifulSoup) else BeautifulSoup(html, "html.parser")
+    nav = soup.find(class_="bd-toc-item") or soup
+    captions = nav.find_all("p", class_="caption", recursive=False)
+    parts = [(c, c.find_next_sibling("ul")) for c in captions]
+    if not parts or any(ul is None for _, ul in parts):
+        return html
+
+    def edition(ul) -> str | None:
+        hrefs = [a.get("href", "") for a in ul.find_all("a")]
+        for code in LANGUAGES:
+            if hrefs and all(page_language(_path(h, lang)) == code for h in hrefs):
+                return code
+        return None
+
+    mine = [p for p in parts if edition(p[1]) == lang]
+    others = [p for p in parts if edition(p[1]) != lang]
+    for caption, ul in others:
+        code = edition(ul)
+        if code:
+            for element in (caption, ul):
+                element["lang"] = LANGUAGES[code][0]
+    for caption, ul in mine + others:  # re-append in the new order
+        nav.append(caption.extract())
+        nav.append(ul.extract())
+    return soup if isinstance(html, BeautifulSoup) else str(soup)
+
+
+def _path(href: str, lang: str) -> str:
+    """A sidebar link as a docname-like path, seen from a page of edition ``lang``.
+
+    Links are relative to the page (``../en/01-rnn-limits.html``, ``02-self-attention.html``):
+    one without a folder stays in the page's own edition.
+    """
+    href = href.split("#")[0]
+    parts = [p for p in href.split("/") if p not in ("", ".", "..")]
+    return "/".join(parts) if len(parts) > 1 else f"{lang}/{href}"
+
+
+def sidebar_in_reading_order(
+    app: Sphinx, pagename: str, templatename: str, context: dict, doctree
+) -> None:
+    """Wrap the theme's sidebar builder so that it returns own_language_first's order."""
+    lang = page_language(pagename) or next(iter(LANGUAGES))  # the landing page: English
+    build = context.get("generate_toctree_html")
+    if build is None:
+        return
+
+    def build_in_order(kind: str, *args, **kwargs):
+        html = build(kind, *args, **kwargs)
+        return own_language_first(html, lang) if kind == "sidebar" and html else html
+
+    context["generate_toctree_html"] = build_in_order
 
 
 def page_language(docname: str | None) -> str | None:
@@ -96,7 +183,9 @@ def page_language(docname: str | None) -> str | None:
     return pair[0] if pair else None
 
 
-def keep_neighbours_in_language(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+def keep_neighbours_in_language(
+    app: Sphinx, pagename: str, templatename: str, context: dict, doctree
+) -> None:
     """Drop the "previous"/"next" links that would cross from one edition into the other.
 
     In the table of contents the Chinese part follows the English one, so the last English
@@ -116,4 +205,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("env-check-consistency", check_mirrors)
     app.connect("html-page-context", add_links)
     app.connect("html-page-context", keep_neighbours_in_language)
+    # after the theme has put its sidebar builder into the context (priority 500)
+    app.connect("html-page-context", sidebar_in_reading_order, priority=900)
+    app.add_js_file("langswitch.js", defer="defer")
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -43,15 +43,24 @@ class NotebookLinksToDownloads(SphinxTransform):
                 node.replace_self(nodes.inline("", "", *node.children, classes=["withheld"]))
                 continue
             path = next(
-                (target + suffix for suffix in self.config.source_suffix
-                 if (Path(self.env.srcdir) / (target + suffix)).is_file()),
+                (
+                    target + suffix
+                    for suffix in self.config.source_suffix
+                    if (Path(self.env.srcdir) / (target + suffix)).is_file()
+                ),
                 None,
             )
             if path is None:
                 continue  # not a file either: leave it to MyST, which warns
             download = addnodes.download_reference(
-                "", "", *node.children, refdomain=None, reftype="myst",
-                reftarget="/" + path, refdoc=node.get("refdoc"), refexplicit=True,
+                "",
+                "",
+                *node.children,
+                refdomain=None,
+                reftype="myst",
+                reftarget="/" + path,
+                refdoc=node.get("refdoc"),
+                refexplicit=True,
                 classes=["download"],
             )
             download.source, download.line = node.source, node.line

@@ -12,7 +12,7 @@ import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 
@@ -242,14 +242,83 @@ def test_chapter_pages_declare_language_and_link_the_other(site, lang):
         assert page.switch["hreflang"] == page.switch["lang"] == LANG_TAGS[other]
 
 
+CJK_CHAR = re.compile(r"[\u3400-\u9fff]")
+
+
+def section_ids(path: Path) -> list[str]:
+    return re.findall(r'<section\b[^>]*?\sid="([^"]+)"', path.read_text(encoding="utf-8"))
+
+
+def switch_twins(path: Path) -> dict[str, str]:
+    return json.loads(Page(path).switch["data-twins"])
+
+
+def test_chinese_section_anchors_are_readable_and_paired(site):
+    """zh anchors come from the titles (#真实的注意力图, not #id5), and the switch pairs every
+    section with its twin, both ways, so switching language keeps the reader's section."""
+    for stem in chapter_pairs():
+        zh, en = chapter_html(site, "zh", stem), chapter_html(site, "en", stem)
+        ids = section_ids(zh)
+        fallback = [i for i in ids if re.fullmatch(r"id\d+", i)]
+        assert not fallback, f"{zh.name}: sections still anchored as {fallback}"
+        assert all(CJK_CHAR.search(i) or i.isascii() for i in ids), ids
+        assert sum(bool(CJK_CHAR.search(i)) for i in ids) >= len(ids) // 2, f"{zh.name}: {ids}"
+        there, back = switch_twins(en), switch_twins(zh)
+        assert list(there) == section_ids(en) and list(there.values()) == ids, stem
+        assert {v: k for k, v in there.items()} == back, f"{stem}: the two maps disagree"
+
+
+def test_chinese_on_english_pages_carries_its_language(site):
+    """Every Chinese character in the prose (<article>) of an English page sits inside
+    lang="zh-CN" in the HTML as built (glossary, landing page, preface's term table); the
+    theme's chrome is tagged in the browser (test_chinese_in_english_chrome_...)."""
+
+    class Text(HTMLParser):
+        SKIP = {"script", "style", "pre", "code", "mjx-container", "title", "head"}
+
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.stack: list[tuple[str, str | None]] = []
+            self.untagged: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag not in {"br", "img", "meta", "link", "input", "hr", "wbr", "source"}:
+                self.stack.append((tag, dict(attrs).get("lang")))
+
+        def handle_endtag(self, tag):
+            while self.stack:
+                if self.stack.pop()[0] == tag:
+                    break
+
+        def handle_data(self, data):
+            tags = [t for t, _ in self.stack]
+            if not CJK_CHAR.search(data) or "article" not in tags or self.SKIP & set(tags):
+                return
+            lang = next((lang for _, lang in reversed(self.stack) if lang), None)
+            if lang != "zh-CN":
+                self.untagged.append(data.strip()[:40])
+
+    pages = [site / "index.html"] + [chapter_html(site, "en", stem) for stem in chapter_pairs()]
+    for path in pages:
+        parser = Text()
+        parser.feed(path.read_text(encoding="utf-8"))
+        assert not parser.untagged, f"{path.name}: Chinese without lang: {parser.untagged[:8]}"
+    glossary = chapter_html(site, "en", "glossary").read_text(encoding="utf-8")
+    assert glossary.count('lang="zh-CN"') > 100  # the terms themselves, not only the menu
+
+
 def test_landing_page_offers_both_languages(site):
     html = (site / "index.html").read_text(encoding="utf-8")
+    links = re.findall(r'<a [^>]*href="(chapters/[^"#]+\.html)"[^>]*>(.*?)</a>', html, re.S)
     for lang, label in [("en", "English →"), ("zh", "中文 →")]:
-        m = re.search(
-            rf'<a [^>]*href="(chapters/{lang}/[^"#]+\.html)"[^>]*>(?:<[^>]+>)*{label}', html
-        )
-        assert m, f"landing page has no {label!r} link into chapters/{lang}/"
-        assert (site / m.group(1)).is_file()
+        hits = [
+            href
+            for href, inner in links
+            if href.startswith(f"chapters/{lang}/")
+            and re.sub(r"<[^>]+>", "", inner).strip() == label
+        ]
+        assert hits, f"landing page has no {label!r} link into chapters/{lang}/"
+        assert (site / hits[0]).is_file()
 
 
 # 自注意力 is a word only thanks to the jieba dictionary _ext/jieba_terms.txt (_config.yml).
@@ -363,7 +432,7 @@ def test_chapter_in_browser(browser, site_url, lang):
         leftover = VISIBLE_TEX.findall(page.evaluate(PROSE_TEXT_JS))
         assert not leftover, f"raw TeX visible on the page: {leftover}"
 
-        switch = page.locator("a.langswitch")
+        switch = page.locator("a#langswitch")
         assert switch.is_visible()
         screenshot(page, f"{lang}-{stem}.png")
 
@@ -386,8 +455,8 @@ def test_language_switch_visible_on_a_phone(browser, site_url, lang):
     page, log = open_page(browser, urljoin(site_url, f"chapters/{lang}/{stem}.html"), width=390)
     try:
         wait_for_math(page)
-        box = page.locator("a.langswitch").bounding_box()
-        assert page.locator("a.langswitch").is_visible() and box
+        box = page.locator("a#langswitch").bounding_box()
+        assert page.locator("a#langswitch").is_visible() and box
         assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box
         assert box["y"] + box["height"] <= 900, f"switch below the first screen: {box}"
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, "page scrolls sideways"
@@ -688,6 +757,10 @@ def drag_to_end(page, slider, fraction: float = 1.0) -> None:
 
 
 def check_attention(page, explorer):
+    # the bilingual labels drawn in SVG ("query · 查询"): a script that wrapped their Chinese
+    # in an HTML <span> would hide it (SVG draws no HTML)
+    labels = explorer.locator("svg > text").all()
+    assert labels and all(t.evaluate("e => e.children.length") == 0 for t in labels)
     start = readout(explorer)
     assert start.startswith("“it” →") and "animal" in start, start  # opens on the "it" head
     explorer.locator(
@@ -1001,3 +1074,151 @@ def test_no_code_block_scrolls_sideways_at_desktop_width(browser, site_url):
     assert not problems, f"{len(problems)} code blocks scroll sideways at 1280 px:\n" + "\n".join(
         problems[:60]
     )
+
+
+UNTAGGED_CHINESE_JS = """() => {
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT), out = [];
+  while (walker.nextNode()) {
+    const t = walker.currentNode, e = t.parentElement;
+    const skip = "script, style, pre, code, svg, mjx-container";
+    if (!/[\\u3400-\\u9fff]/.test(t.data) || e.closest(skip)) continue;
+    if (!e.closest("[lang]") || e.closest("[lang]").lang !== "zh-CN") out.push(t.data.trim());
+  }
+  return out;
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    "path", ["index.html", "chapters/en/glossary.html", "chapters/en/02-self-attention.html"]
+)
+def test_chinese_in_english_chrome_carries_its_language_too(browser, site_url, path):
+    """In the browser, the site title, the menu's Chinese parts and the page's own contents
+    carry lang="zh-CN" as well: no Chinese text node of an English page is left untagged."""
+    page, log = open_page(browser, urljoin(site_url, path))
+    try:
+        untagged = page.evaluate(UNTAGGED_CHINESE_JS)
+        assert not untagged, f"{path}: {untagged[:8]}"
+        assert page.locator('.bd-sidebar-primary p.caption[lang="zh-CN"]').count() == 2
+        assert_stayed_home(log, site_url)
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    ("lang", "stem", "here", "there"),
+    [
+        ("en", "08-bert", "real-attention-maps", "真实的注意力图"),
+        ("zh", "05-multi-head", None, None),
+    ],
+    ids=["en-to-zh", "zh-to-en"],
+)
+def test_language_switch_keeps_the_section(browser, site_url, lang, stem, here, there):
+    """Deep in a chapter, the switch in the sticky header lands on the same section of the
+    other edition, not at its top."""
+    other = next(code for code in LANG_TAGS if code != lang)
+    twins = switch_twins(ROOT / "_build" / "html" / "chapters" / lang / f"{stem}.html")
+    if here is None:  # the third section from the end (before summary, exercises, references)
+        here, there = list(twins.items())[-4]
+    page, log = open_page(browser, urljoin(site_url, f"chapters/{lang}/{stem}.html#{here}"))
+    try:
+        page.mouse.wheel(0, 200)  # a reader scrolls a little into the section
+        page.wait_for_timeout(300)
+        header = page.locator("a#langswitch-header")
+        assert header.is_visible(), "no language switch in the sticky header"
+        box = header.bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= 80, f"not in the header: {box}"
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_url(re.compile(rf"/chapters/{other}/{stem}\.html#"))
+        page.wait_for_load_state("load")
+        assert unquote(urlsplit(page.url).fragment) == there, page.url
+        top = page.evaluate(
+            f"document.getElementById({json.dumps(there)}).getBoundingClientRect().top"
+        )
+        assert -5 <= top <= 200, f"the section's heading is at {top} px, not at the top"
+        assert_stayed_home(log, site_url)
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("lang", "stem"), [("zh", "08-bert"), ("en", "appendix-api")])
+def test_phone_menu_opens_on_the_pages_language_and_place(browser, site_url, lang, stem):
+    """On a phone the menu of a Chinese page lists the Chinese chapters first, and opens with
+    the page being read in view (the English list used to come first: 18 entries to scroll)."""
+    page, log = open_page(browser, urljoin(site_url, f"chapters/{lang}/{stem}.html"), width=390)
+    try:
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.locator(".primary-toggle").first.click()
+        page.wait_for_timeout(500)
+        seen = page.evaluate("""() => {
+          const d = document.getElementById("pst-primary-sidebar-modal");
+          const links = [...d.querySelectorAll(".bd-docs-nav a")];
+          const here = d.querySelector(".bd-docs-nav li.current > a").getBoundingClientRect();
+          return {first: links[0].getAttribute("href"), top: here.top, bottom: here.bottom,
+                  height: innerHeight, open: d.open};
+        }""")
+        assert seen["open"], "the menu did not open"
+        first = urljoin(page.url, seen["first"])
+        assert f"/chapters/{lang}/" in first, f"the menu starts with {first}"
+        assert 0 <= seen["top"] and seen["bottom"] <= seen["height"], seen
+        screenshot(page, f"{lang}-{stem}-phone-menu.png")
+        assert_stayed_home(log, site_url)
+    finally:
+        page.close()
+
+
+MENU_ITEM = ".CtxtMenu_MenuItem"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", LANG_TAGS)
+def test_mathjax_accessibility_mode_keeps_the_formulas(browser, site_url, lang):
+    """Right-click a formula, Accessibility > Activate: the formulas stay and get their speech
+    structure (MathJax 3.2.2 blanked them all; _assets/mathjax_a11y.js)."""
+    page, log = open_page(browser, urljoin(site_url, f"chapters/{lang}/03-scaling.html"))
+    try:
+        wait_for_math(page)
+        count = page.locator("mjx-container").count()
+        formula = page.locator("mjx-container").nth(3)
+        formula.scroll_into_view_if_needed()
+        formula.click(button="right")
+        page.locator(MENU_ITEM, has_text="Accessibility").first.hover()
+        page.locator(MENU_ITEM, has_text="Activate").first.click()
+        page.wait_for_function(
+            "document.querySelectorAll('mjx-container [data-semantic-type]').length > 0"
+        )
+        page.wait_for_timeout(500)
+        assert page.locator("mjx-container").count() == count, "formulas disappeared"
+        assert_stayed_home(log, site_url)
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("kind", EXPLORER_PAGES)
+def test_explorers_on_a_phone_have_24px_targets_and_spoken_readouts(browser, site_url, kind):
+    """WCAG 2.2's minimum target size (24 x 24 px) for every token and control at 390 px, and
+    a readout that screen readers announce when it changes (aria-live)."""
+    url = urljoin(site_url, f"chapters/zh/{EXPLORER_PAGES[kind]}.html")
+    page, log = open_page(browser, url, width=390)
+    try:
+        explorer = page.locator(f".r2b-explorer[data-kind={kind}]")
+        explorer.scroll_into_view_if_needed()
+        targets = explorer.locator(".r2b-query-row, select, input").all()
+        assert targets, "no controls"
+        for target in targets:
+            box = target.bounding_box()
+            assert box["height"] >= 24 and box["width"] >= 24, f"{kind}: a {box} target"
+        readout_box = explorer.locator(".r2b-readout")
+        assert readout_box.get_attribute("aria-live") == "polite", kind
+        if kind == "attention":
+            assert explorer.locator("svg").get_attribute("role") == "group"  # not "img"
+            row = explorer.locator(".r2b-query-row").nth(2)
+            row.focus()
+            page.keyboard.press("Enter")
+            assert row.get_attribute("aria-pressed") == "true"
+        assert_stayed_home(log, site_url)
+    finally:
+        page.close()

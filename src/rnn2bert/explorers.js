@@ -42,10 +42,14 @@ var R2B = window.R2B || (window.R2B = (function () {
     var h = p.reduce(function (a, x) { return x > 0 ? a - x * Math.log(x) : a; }, 0);
     return h / Math.log(p.length);
   }
-  function picture(root, x0, y0, w, h, description) {  // never drawn larger than its natural size
-    var e = svg("svg", { viewBox: [x0, y0, w, h].join(" "), role: "img", "aria-label": description }, root);
+  function picture(root, x0, y0, w, h, description, role) {  // never drawn larger than its natural size
+    // role "group" when the picture holds controls: the children of role "img" are presentational
+    var e = svg("svg", { viewBox: [x0, y0, w, h].join(" "), role: role || "img", "aria-label": description }, root);
     e.style.maxWidth = w + "px";
     return e;
+  }
+  function readoutBox(root) {  // announced by screen readers when it changes
+    return html("div", { "class": "r2b-readout", role: "status", "aria-live": "polite" }, root);
   }
   function frame(root, title) {
     if (title) html("div", { "class": "r2b-title" }, root, title);
@@ -55,27 +59,35 @@ var R2B = window.R2B || (window.R2B = (function () {
   // ---- attention: layer/head pickers, tokens on both sides, lines weighted by attention
   function attention(root, d) {
     var L = d.tokens.length, nLayers = d.weights.length, nHeads = d.weights[0].length;
-    var ui = frame(root, d.title), focus = d.focus, pinned = d.focus >= 0, row = 22, top = 18;
+    // row: a token's tap target, at least 24 px high even where a phone draws the picture at 72 %
+    var ui = frame(root, d.title), focus = d.focus, pin = d.focus, row = 34, top = 18;  // pin: a clicked token, or -1
     var layer = label(ui.controls, "layer · 层", select(d.weights.map(function (_, i) { return [i, i + 1]; }), d.layer));
     var heads = [["mean", "mean · 平均"]].concat(d.weights[0].map(function (_, i) { return [i, i + 1]; }));
     var head = label(ui.controls, "head · 头", select(heads, d.head));
-    var pic = picture(root, 0, 0, 460, top + L * row, "attention lines");
+    var pic = picture(root, 0, 0, 460, top + L * row, "attention lines · 注意力连线", "group");
     svg("text", { x: 150, y: 12, "text-anchor": "end", opacity: 0.7 }, pic).textContent = "query · 查询";
     svg("text", { x: 310, y: 12, opacity: 0.7 }, pic).textContent = "key · 键";
     var lines = svg("g", {}, pic);
+    var mid = row / 2 + 4;  // a token's baseline within its row
     var left = d.tokens.map(function (t, i) {
-      var e = svg("text", { x: 150, y: top + i * row + 15, "text-anchor": "end", "class": "r2b-token r2b-query", tabindex: 0 }, pic);
-      e.textContent = t;
-      e.addEventListener("mouseenter", function () { if (!pinned) { focus = i; draw(); } });
-      e.addEventListener("focus", function () { focus = i; draw(); });
-      e.addEventListener("click", function () { pinned = !(pinned && focus === i); focus = i; draw(); });
-      return e;
+      // the whole row left of the lines is the token's target: a button, not only its letters
+      var g = svg("g", { "class": "r2b-query-row", tabindex: 0, role: "button", "aria-label": t, "aria-pressed": "false" }, pic);
+      svg("rect", { x: 0, y: top + i * row, width: 156, height: row, fill: "transparent", "class": "r2b-hit" }, g);
+      svg("text", { x: 150, y: top + i * row + mid, "text-anchor": "end", "class": "r2b-token r2b-query" }, g).textContent = t;
+      function toggle() { pin = pin === i ? -1 : i; focus = i; draw(); }
+      g.addEventListener("mouseenter", function () { if (pin < 0) { focus = i; draw(); } });
+      g.addEventListener("focus", function () { focus = i; draw(); });
+      g.addEventListener("click", toggle);
+      g.addEventListener("keydown", function (e) {
+        if (e.key === "Enter" || e.key === " ") { e.preventDefault(); toggle(); }
+      });
+      return g;
     });
     d.tokens.forEach(function (t, j) {
-      svg("text", { x: 310, y: top + j * row + 15, "class": "r2b-token r2b-key" }, pic).textContent = t;
+      svg("text", { x: 310, y: top + j * row + mid, "class": "r2b-token r2b-key" }, pic).textContent = t;
     });
-    pic.addEventListener("mouseleave", function () { if (!pinned) { focus = -1; draw(); } });
-    var readout = html("div", { "class": "r2b-readout" }, root);
+    pic.addEventListener("mouseleave", function () { if (pin < 0) { focus = -1; draw(); } });
+    var readout = readoutBox(root);
     html("p", { "class": "r2b-hint" }, root,
       "Point at (or tap) a token on the left: the lines show where it looks. · 把鼠标移到（或点按）左侧的词元上：连线显示它关注哪里。");
 
@@ -93,12 +105,15 @@ var R2B = window.R2B || (window.R2B = (function () {
         for (var j = 0; j < L; j++) {
           var w = weight(i, j);
           if (w < 0.01) continue;
-          svg("line", { x1: 156, y1: top + i * row + 11, x2: 304, y2: top + j * row + 11, stroke: BLUE,
+          svg("line", { x1: 156, y1: top + i * row + mid - 4, x2: 304, y2: top + j * row + mid - 4, stroke: BLUE,
             "stroke-width": focus >= 0 ? 1 + 5 * w : 1.5, "stroke-opacity": focus >= 0 ? 0.25 + 0.75 * w : w * 0.6,
             "class": "r2b-line", "data-w": w.toFixed(3) }, lines);
         }
       }
-      left.forEach(function (e, i) { e.classList.toggle("r2b-on", i === focus); });
+      left.forEach(function (g, i) {
+        g.classList.toggle("r2b-on", i === focus);
+        g.setAttribute("aria-pressed", i === pin ? "true" : "false");
+      });
       if (focus < 0) { readout.textContent = "all queries · 全部查询 (layer " + (+layer.value + 1) + ", head " + (head.value === "mean" ? "mean" : +head.value + 1) + ")"; return; }
       var order = d.tokens.map(function (_, j) { return j; }).sort(function (a, b) { return weight(focus, b) - weight(focus, a); });
       readout.textContent = "“" + d.tokens[focus] + "” → " + order.slice(0, 4).map(function (j) {
@@ -129,7 +144,7 @@ var R2B = window.R2B || (window.R2B = (function () {
     svg("text", { x: 18, y: H + 32 }, pic).textContent = "softmax(q·k / T)";
     svg("rect", { x: 200, y: H + 22, width: 10, height: 10, fill: BLUE }, pic);
     svg("text", { x: 214, y: H + 32 }, pic).textContent = "softmax(q·k / (T·√d_k))";
-    var readout = html("div", { "class": "r2b-readout" }, root);
+    var readout = readoutBox(root);
     html("p", { "class": "r2b-hint" }, root, "Move the sliders. · 拖动滑块。");
 
     function draw() {
@@ -173,7 +188,7 @@ var R2B = window.R2B || (window.R2B = (function () {
         cells[i].push({ rect: r, text: t, g: g });
       }
     }
-    var readout = html("div", { "class": "r2b-readout" }, root);
+    var readout = readoutBox(root);
     html("p", { "class": "r2b-hint" }, root, "Rows: queries; grey ×: masked (weight exactly 0). · 行是查询；灰色 ×：被遮蔽（权重恰为 0）。");
 
     function allowed(i, j, n) {
@@ -222,7 +237,7 @@ var R2B = window.R2B || (window.R2B = (function () {
     svg("text", { x: W / 2, y: H + 24, "text-anchor": "middle", opacity: 0.7 }, pic).textContent = "position · 位置";
     var sin = svg("polyline", { fill: "none", stroke: BLUE, "stroke-width": 2, "class": "r2b-sin" }, pic);
     var cos = svg("polyline", { fill: "none", stroke: ORANGE, "stroke-width": 2, "class": "r2b-cos" }, pic);
-    var readout = html("div", { "class": "r2b-readout" }, root);
+    var readout = readoutBox(root);
 
     function draw() {
       var i = +pair.value, omega = Math.pow(10000, -2 * i / d.d_model), s = [], c = [];
