@@ -106,6 +106,26 @@ def section_ids(doctree: nodes.document) -> list[str]:
     return [section["ids"][0] for section in doctree.findall(nodes.section) if section["ids"]]
 
 
+def note_sections(app: Sphinx, doctree: nodes.document) -> None:
+    """Remember each page's section ids while it is read (after anchors.py renamed them), so
+    that writing a page does not unpickle its mirror's doctree."""
+    if not hasattr(app.env, "langswitch_sections"):
+        app.env.langswitch_sections = {}
+    app.env.langswitch_sections[app.env.docname] = section_ids(doctree)
+
+
+def forget_sections(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
+    getattr(env, "langswitch_sections", {}).pop(docname, None)
+
+
+def merge_sections(app: Sphinx, env: BuildEnvironment, docnames, other: BuildEnvironment) -> None:
+    """Parallel reads: each worker's pages into the main environment."""
+    if not hasattr(env, "langswitch_sections"):
+        env.langswitch_sections = {}
+    for docname in docnames:
+        env.langswitch_sections[docname] = other.langswitch_sections[docname]
+
+
 def section_twins(app: Sphinx, pagename: str, mirror: str) -> dict[str, str]:
     """This page's section ids -> the mirror's, paired in document order.
 
@@ -113,8 +133,8 @@ def section_twins(app: Sphinx, pagename: str, mirror: str) -> dict[str, str]:
     a page and its mirror ever differ in their number of sections, nothing is paired and
     the switch lands at the top of the page, as a plain link does.
     """
-    here = section_ids(app.env.get_doctree(pagename))
-    there = section_ids(app.env.get_doctree(mirror))
+    sections = getattr(app.env, "langswitch_sections", {})
+    here, there = sections.get(pagename, []), sections.get(mirror, [])
     return dict(zip(here, there, strict=True)) if len(here) == len(there) else {}
 
 
@@ -203,6 +223,9 @@ def keep_neighbours_in_language(
 
 def setup(app: Sphinx) -> dict:
     app.connect("env-check-consistency", check_mirrors)
+    app.connect("doctree-read", note_sections, priority=600)  # after anchors.py (400)
+    app.connect("env-purge-doc", forget_sections)
+    app.connect("env-merge-info", merge_sections)
     app.connect("html-page-context", add_links)
     app.connect("html-page-context", keep_neighbours_in_language)
     # after the theme has put its sidebar builder into the context (priority 500)
