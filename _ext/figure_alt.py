@@ -9,9 +9,14 @@ An ``alt`` set in a cell's own metadata (``mystnb: image: alt:``) still wins.
 It also marks the book's diagrams (``![alt](diagrams/NAME.svg)`` in a chapter's prose, drawn by
 ``make diagrams``) with the class ``r2b-diagram``: Sphinx copies every image into ``_images/``,
 so the page's CSS (``_assets/reading.css``) and tests find them by that class.
+
+On a Chinese page a figure's description opens with 图 rather than "Figure" (the notebook's
+outputs, and their metadata, are the same in both editions; the axis labels are bilingual).
 """
 
 from __future__ import annotations
+
+import re
 
 from docutils import nodes
 from myst_nb.core.render import NbElementRenderer
@@ -32,11 +37,17 @@ def _render_image_with_alt(original):
     return render_image
 
 
+FIGURE = re.compile(r"^Figure[:.]\s*")
+
+
 def mark_diagrams(app, doctree):
+    chinese = "zh" in app.env.docname.split("/")[:-1]
     for image in doctree.findall(nodes.image):
         uri = image.get("uri", "")
         if uri.startswith("diagrams/") or "/diagrams/" in uri:
             image["classes"].append(DIAGRAM_CLASS)
+        elif chinese and FIGURE.match(image.get("alt", "")):
+            image["alt"] = FIGURE.sub("图：", image["alt"])
 
 
 def setup(app):

@@ -611,6 +611,8 @@ def test_every_figure_is_on_its_page_with_alt_text(site):
                     problems.append(f"{page}: {image.get('src')} has alt {alt!r}")
                 elif lang == "zh" and image in drawn and not re.search(r"[\u4e00-\u9fff]", alt):
                     problems.append(f"{page}: diagram {image.get('src')} has no Chinese alt text")
+                elif lang == "zh" and alt.startswith("Figure"):
+                    problems.append(f"{page}: {image.get('src')}: alt opens in English: {alt!r}")
             figures += len(shown)
     assert figures >= 40, f"only {figures} notebook figures in the book?"
     assert not problems, "\n".join(problems)
