@@ -63,3 +63,16 @@ def test_chinese_runs_in_english_text_become_tagged_spans():
     assert [n.astext() for n in tagged] == ["自注意力", "多头 注意力"]
     assert all(n["classes"] == ["language-zh-CN"] for n in tagged)
     assert paragraph.astext() == "self-attention · 自注意力 and 多头 注意力, end"  # nothing lost
+
+
+def test_the_chinese_search_indexer_splits_and_stems_as_sphinxs():
+    """search_zh keeps Sphinx's words and stems, with a set where Sphinx scans a list."""
+    from sphinx.search.zh import SearchChinese
+
+    fast = extension("search_zh").FastSearchChinese({})
+    slow = SearchChinese({})
+    text = "自注意力 self-attention 的 BERT 预训练 uses masking, GPU and lots of tokens"
+    assert fast.split(text) == slow.split(text)
+    assert isinstance(fast.latin_terms, set) and "GPU" in fast.latin_terms
+    for word in fast.split(text):
+        assert fast.stem(word) == slow.stem(word), word
