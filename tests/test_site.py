@@ -1116,11 +1116,11 @@ def test_chinese_in_english_chrome_carries_its_language_too(browser, site_url, p
     ],
     ids=["en-to-zh", "zh-to-en"],
 )
-def test_language_switch_keeps_the_section(browser, site_url, lang, stem, here, there):
+def test_language_switch_keeps_the_section(browser, site, site_url, lang, stem, here, there):
     """Deep in a chapter, the switch in the sticky header lands on the same section of the
     other edition, not at its top."""
     other = next(code for code in LANG_TAGS if code != lang)
-    twins = switch_twins(ROOT / "_build" / "html" / "chapters" / lang / f"{stem}.html")
+    twins = switch_twins(chapter_html(site, lang, stem))
     if here is None:  # the third section from the end (before summary, exercises, references)
         here, there = list(twins.items())[-4]
     page, log = open_page(browser, urljoin(site_url, f"chapters/{lang}/{stem}.html#{here}"))
