@@ -85,8 +85,9 @@ CONTINUE_WARMUP = 300  # steps
 CONTINUE_LR = 5e-4
 # Stage 3: stage 2 again, a warm restart (Loshchilov & Hutter 2017, SGDR): a fresh optimizer, the
 # same warm-up, peak and linear decay, a new order of the pairs. At the end of stage 2 the accuracy
-# was still rising by about a point per 1,000 steps; the restart spends the rest of the 2.5-hour
-# budget there. (The committed checkpoints ran it on the committed stage-2 models, resumed.)
+# was still rising by about a point per 1,000 steps. The committed checkpoints ran stage 3 on the
+# committed stage-2 models, resumed (about an hour a language on one quiet core); a run of all three
+# stages from scratch is estimated at 2.2 h on this 2-core machine, not yet timed.
 RESTART_STEPS = 6000
 EVAL_PAIRS = 2000
 EVAL_EVERY = 250
