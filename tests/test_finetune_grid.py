@@ -53,6 +53,9 @@ def check_schema(doc: dict) -> None:
         epochs = task["epochs"]
         name = {"reviews": "review_epochs", "minilm": "minilm_epochs"}.get(task["key"], "epochs")
         assert name in grid_tool.USES[task["key"]] and epochs == settings[name]
+        recipe = grid_tool.RECIPE.get(task["key"], "sentence")  # the learning rates it ran with
+        lr = [settings["minilm_lr"], None] if recipe is None else settings["lr"][recipe]
+        assert [task["lr"]["encoder"], task["lr"]["head"]] == list(lr)
         kinds = [row["kind"] for row in task["rows"]]
         assert "baseline" in kinds, f"{task['task']}: no non-neural baseline"
         inits = [row["init"] for row in task["rows"] if row["kind"] == "fine-tuned"]
@@ -111,6 +114,25 @@ def test_merging_checks_the_settings_each_kept_task_read(tiny):
     old = {**tiny, "tasks": reviews, "settings": {**tiny["settings"], "review_length": 7}}
     with pytest.raises(ValueError, match="cannot keep reviews"):
         grid_tool.merge(old, {**tiny, "tasks": others})
+
+
+def test_merging_checks_the_checkpoint_each_kept_task_read(tiny):
+    assert set(grid_tool.READS) == set(grid_tool.JOBS)
+    # a new Chinese checkpoint: the tasks on the English one (and MiniLM) may stay, ...
+    new_zh = {**tiny["checkpoints"], "zh": {**tiny["checkpoints"]["zh"], "model_sha256": "0"}}
+    zh_tasks = [t for t in tiny["tasks"] if grid_tool.READS[t["key"]] == "zh"]
+    others = [t for t in tiny["tasks"] if grid_tool.READS[t["key"]] != "zh"]
+    assert zh_tasks and others
+    merged = grid_tool.merge(
+        {**tiny, "tasks": others}, {**tiny, "checkpoints": new_zh, "tasks": zh_tasks}
+    )
+    assert [t["key"] for t in merged["tasks"]] == list(grid_tool.JOBS)
+    assert merged["checkpoints"] == new_zh
+    # ... but not a task fine-tuned from the old Chinese one
+    with pytest.raises(ValueError, match="another zh checkpoint"):
+        grid_tool.merge(
+            {**tiny, "tasks": tiny["tasks"]}, {**tiny, "checkpoints": new_zh, "tasks": zh_tasks[:1]}
+        )
 
 
 @needs_results
