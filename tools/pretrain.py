@@ -1,8 +1,9 @@
 """Pretrain the book's tiny English and Chinese BERTs · 预训练本书的英文、中文小 BERT。
 
-    make pretrain             # both languages side by side, one process per core (~2 h on 2 cores)
+    make pretrain             # both languages side by side, one process per core (~2-2.5 h on 2 cores)
     torchrun --standalone --nproc_per_node=2 tools/pretrain.py --lang en   # one language, 2 ranks
-    python tools/pretrain.py --lang zh --steps 200 --out /tmp/ck    # a short run, no torchrun
+    python tools/pretrain.py --lang zh --steps 200 --continue-steps 0 --out /tmp/ck  # a short run:
+                                                    # stage 1 only (stages 2-3 add 12,000 steps)
 
 For each language it writes ``<out>/<lang>/``: ``config.json`` + ``model.safetensors``
 (Hugging Face layout, ``rnn2bert.bert.BertForPreTraining.from_pretrained``), ``vocab.txt`` +
