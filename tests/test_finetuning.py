@@ -85,6 +85,27 @@ def test_sequence_classifier_equals_hugging_face():
     close(got.loss, want.loss)
 
 
+def test_mean_pooling_classifier():
+    """``pooling="mean"``: the classifier reads the mean of Hugging Face's last hidden states over
+    the real tokens (the padding of the second pair left out), not the pooler."""
+    hf, book = hf_and_book(
+        "BertForSequenceClassification", lambda bert: SequenceClassifier(bert, 5, pooling="mean")
+    )
+    x = inputs()
+    with torch.no_grad():
+        T = hf.bert(**x).last_hidden_state  # (2, 9, H)
+        lengths = x["attention_mask"].sum(1)
+        mean = torch.stack([T[b, : int(n)].mean(0) for b, n in enumerate(lengths)])
+        close(book(**x).logits, book.classifier(mean))
+        # the padding does not count: the second pair alone, unpadded, gives the same logits
+        n = int(lengths[1])
+        alone = {k: v[1:, :n] for k, v in x.items()}
+        close(book(**alone).logits, book(**x).logits[1:])
+    assert lengths[1] < x["input_ids"].size(1)  # the second pair is padded
+    with pytest.raises(ValueError):
+        SequenceClassifier(BertModel(BertConfig(**SMALL)), 2, pooling="max")
+
+
 def test_token_classifier_equals_hugging_face():
     hf, book = hf_and_book("BertForTokenClassification", lambda bert: TokenClassifier(bert, 5))
     labels = torch.randint(0, 5, (2, 9), generator=torch.Generator().manual_seed(2))

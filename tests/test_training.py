@@ -1,6 +1,7 @@
 """The one training loop (rnn2bert.training): DDP equals accumulation, resume equals an
 uninterrupted run, bf16 autocast close to fp32, the schedule and the parameter groups."""
 
+import copy
 import os
 import subprocess
 import sys
@@ -172,3 +173,29 @@ def test_schedule_and_groups():
     assert decayed  # some matrices are decayed
     with pytest.raises(ValueError):
         shard(next(batches()), 0, 3)  # 8 rows do not split in 3
+
+
+def test_layer_decay():
+    """Layer-wise decay: the last layer and the pooler at ``lr``, layer i at ``lr·d^(L-1-i)``,
+    the embeddings at ``lr·d^L``; the head keeps ``head_lr``; ``layer_decay=1`` changes nothing."""
+    model = tiny()  # 2 layers; the MLM/NSP heads ("heads.") stand in for a task head
+    d, lr = 0.5, 1e-3
+    groups = parameter_groups(model, lr=lr, head_lr=1e-2, layer_decay=d)
+    by_id = {id(p): g for g in groups for p in g["params"]}
+    expected = {"bert.embeddings.": lr * d**2, "bert.encoder.layers.0.": lr * d}
+    expected |= {"bert.encoder.layers.1.": lr, "bert.pooler.": lr, "heads.": 1e-2}
+    for name, p in model.named_parameters():
+        (rate,) = [r for prefix, r in expected.items() if name.startswith(prefix)]
+        assert by_id[id(p)]["lr"] == pytest.approx(rate), name
+        assert by_id[id(p)]["weight_decay"] == (0.01 if p.ndim > 1 else 0.0), name
+    flat = parameter_groups(model, lr=lr, head_lr=1e-2)
+    assert {g["lr"] for g in flat} == {lr, 1e-2}
+    assert sum(len(g["params"]) for g in groups) == sum(1 for _ in model.parameters())
+    # the loop uses it: after one step from lr·d^2, the embeddings moved less than layer 1
+    config = TrainConfig(steps=1, lr=lr, layer_decay=1e-3, warmup=1, progress=False)
+    before = copy.deepcopy(model.state_dict())
+    train(model, batches(), lambda m, b: pretraining_loss(m, b)[0], config)
+    moved = {k: (v - before[k]).abs().max().item() for k, v in model.state_dict().items()}
+    assert (
+        moved["bert.embeddings.word_embeddings.weight"] < 1e-3 * moved["bert.pooler.dense.weight"]
+    )

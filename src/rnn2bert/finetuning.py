@@ -4,7 +4,8 @@ The four task shapes of the BERT paper (Devlin et al., 2019, figure 4), each a B
 one linear layer:
 
 * ``SequenceClassifier`` — one label per sequence (a sentence or a pair ``[CLS] A [SEP] B
-  [SEP]``): dropout and a linear layer on the pooled ``[CLS]`` vector.
+  [SEP]``): dropout and a linear layer on the pooled ``[CLS]`` vector (or, ``pooling="mean"``,
+  on the mean of the token vectors, ``mean_pool``).
 * ``TokenClassifier`` — one label per token (named entities): a linear layer on every
   token's vector. ``align_labels`` gives a word's label to its first WordPiece and -100
   (ignored) to the others, to ``[CLS]``, ``[SEP]`` and the padding.
@@ -53,15 +54,26 @@ class SpanOutput:
 
 
 class SequenceClassifier(nn.Module):
-    """BERT + dropout + ``Linear(H, C)`` on the pooled ``[CLS]`` vector, ``tanh(W h_[CLS] + b)``.
+    """BERT + dropout + ``Linear(H, C)`` on one vector that summarises the sequence.
+
+    ``pooling="cls"`` (BERT's): the pooled ``[CLS]`` vector ``tanh(W h_[CLS] + b)``, the same
+    numbers as Hugging Face's ``BertForSequenceClassification``. ``pooling="mean"``: the mean of
+    the last layer's vectors of the real tokens (padding left out), as Sentence-BERT (Reimers &
+    Gurevych, 2019) reads a sentence; it skips the pooler, which pretraining fitted to NSP only.
 
     ``forward(input_ids (B, L), token_type_ids, attention_mask, labels (B,) = None)`` ->
     ``TaskOutput(loss, logits (B, C))``; the loss is the mean cross-entropy.
     """
 
-    def __init__(self, bert: BertModel, num_labels: int, dropout: float | None = None):
+    def __init__(
+        self, bert: BertModel, num_labels: int, dropout: float | None = None, pooling: str = "cls"
+    ):
         super().__init__()
-        self.bert = bert
+        if pooling not in ("cls", "mean"):
+            raise ValueError(
+                f'pooling must be "cls" or "mean", not {pooling!r} · pooling 只能是 "cls" 或 "mean"'
+            )
+        self.bert, self.pooling = bert, pooling
         self.dropout = nn.Dropout(bert.config.hidden_dropout_prob if dropout is None else dropout)
         self.classifier = nn.Linear(bert.config.hidden_size, num_labels)
         _init_head(self.classifier, bert)
@@ -69,10 +81,23 @@ class SequenceClassifier(nn.Module):
     def forward(
         self, input_ids, token_type_ids=None, attention_mask=None, labels=None
     ) -> TaskOutput:
-        pooled = self.bert(input_ids, token_type_ids, attention_mask).pooler_output  # (B, H)
+        out = self.bert(input_ids, token_type_ids, attention_mask)
+        if self.pooling == "cls":
+            pooled = out.pooler_output  # (B, H)
+        else:
+            pooled = mean_pool(out.last_hidden_state, attention_mask)  # (B, H)
         logits = self.classifier(self.dropout(pooled))  # (B, C)
         loss = None if labels is None else F.cross_entropy(logits, labels)
         return TaskOutput(loss, logits)
+
+
+def mean_pool(T: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+    """The mean of the vectors ``T`` (B, L, H) over the positions where ``attention_mask``
+    (B, L) is 1 (all of them without a mask) -> (B, H)."""
+    if attention_mask is None:
+        return T.mean(1)
+    m = attention_mask.unsqueeze(-1).to(T.dtype)  # (B, L, 1)
+    return (T * m).sum(1) / m.sum(1).clamp(min=1)
 
 
 class TokenClassifier(nn.Module):
@@ -405,11 +430,7 @@ def features(
             }
         )
         T = bert(**b).last_hidden_state  # (B, L, H)
-        if pooling == "cls":
-            out.append(T[:, 0])
-        else:
-            m = b["attention_mask"].unsqueeze(-1).to(T.dtype)  # (B, L, 1)
-            out.append((T * m).sum(1) / m.sum(1))
+        out.append(T[:, 0] if pooling == "cls" else mean_pool(T, b["attention_mask"]))
     return torch.cat(out)
 
 

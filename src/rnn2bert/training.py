@@ -75,39 +75,62 @@ def to_device(batch: Batch, device: torch.device | str) -> Batch:
 # -- optimizer and schedule ----------------------------------------------------------------
 
 
+def layer_depth(name: str, num_layers: int, encoder_prefix: str = "bert.") -> int:
+    """How many Transformer layers lie above an encoder parameter: 0 in the last layer and the
+    pooler, ``num_layers - 1 - i`` in layer i, ``num_layers`` in the embeddings."""
+    rest = name[len(encoder_prefix) :]
+    if rest.startswith("embeddings."):
+        return num_layers
+    if rest.startswith("encoder.layers."):
+        return num_layers - 1 - int(rest.split(".")[2])
+    return 0
+
+
 def parameter_groups(
     model: nn.Module,
     *,
     lr: float,
     weight_decay: float = 0.01,
     head_lr: float | None = None,
+    layer_decay: float = 1.0,
     encoder_prefix: str = "bert.",
 ) -> list[dict]:
     """AdamW groups: weight decay on weight matrices only (not on biases and LayerNorm, as BERT);
     with ``head_lr``, the parameters outside ``encoder_prefix`` (a new task head) get that
-    learning rate. Only parameters with ``requires_grad`` (a frozen encoder drops out)."""
+    learning rate. ``layer_decay`` < 1: layer-wise learning-rate decay, an encoder parameter
+    gets ``lr · layer_decay^depth`` (``layer_depth``), so the embeddings, the most general
+    part, move least (Howard & Ruder 2018; Clark et al. 2020). Only parameters with
+    ``requires_grad`` (a frozen encoder drops out)."""
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    groups = []
-    for is_head in (False, True):
-        part = [p for n, p in named if (not n.startswith(encoder_prefix)) == is_head]
-        rate = head_lr if is_head and head_lr is not None else lr
-        groups += [
-            {"params": [p for p in part if p.ndim > 1], "weight_decay": weight_decay, "lr": rate},
-            {"params": [p for p in part if p.ndim <= 1], "weight_decay": 0.0, "lr": rate},
-        ]
-    return [g for g in groups if g["params"]]
+    inside = encoder_prefix + "encoder.layers."
+    layers = {n[len(inside) :].split(".")[0] for n, _ in named if n.startswith(inside)}
+    groups: dict[tuple[float, bool], list] = {}
+    for n, p in named:
+        if n.startswith(encoder_prefix):
+            rate = lr * layer_decay ** layer_depth(n, len(layers), encoder_prefix)
+        else:
+            rate = lr if head_lr is None else head_lr
+        groups.setdefault((rate, p.ndim > 1), []).append(p)
+    return [
+        {"params": params, "weight_decay": weight_decay if decayed else 0.0, "lr": rate}
+        for (rate, decayed), params in groups.items()
+    ]
 
 
 def make_optimizer(
-    model: nn.Module, *, lr: float, weight_decay: float = 0.01, head_lr: float | None = None
+    model: nn.Module,
+    *,
+    lr: float,
+    weight_decay: float = 0.01,
+    head_lr: float | None = None,
+    layer_decay: float = 1.0,
 ) -> torch.optim.AdamW:
     """AdamW over ``parameter_groups``, fused (one kernel for every parameter of a group: the
     same update, fewer small operations; Hugging Face's ``Trainer`` default)."""
-    return torch.optim.AdamW(
-        parameter_groups(model, lr=lr, weight_decay=weight_decay, head_lr=head_lr),
-        lr=lr,
-        fused=True,
+    groups = parameter_groups(
+        model, lr=lr, weight_decay=weight_decay, head_lr=head_lr, layer_decay=layer_decay
     )
+    return torch.optim.AdamW(groups, lr=lr, fused=True)
 
 
 def linear_schedule(step: int, *, warmup: int, total: int) -> float:
@@ -224,6 +247,7 @@ class TrainConfig:
     warmup: float | int = 0.06
     weight_decay: float = 0.01
     head_lr: float | None = None
+    layer_decay: float = 1.0
     max_grad_norm: float = 1.0
     precision: str = "auto"
     accumulate: int = 1
@@ -268,7 +292,11 @@ def train(
     model.to(device)
     precision = best_precision(device) if config.precision == "auto" else config.precision
     optimizer = make_optimizer(
-        model, lr=config.lr, weight_decay=config.weight_decay, head_lr=config.head_lr
+        model,
+        lr=config.lr,
+        weight_decay=config.weight_decay,
+        head_lr=config.head_lr,
+        layer_decay=config.layer_decay,
     )
     warm = warmup_steps(config.warmup, config.steps)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
