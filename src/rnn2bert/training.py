@@ -104,17 +104,22 @@ def parameter_groups(
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     inside = encoder_prefix + "encoder.layers."
     layers = {n[len(inside) :].split(".")[0] for n, _ in named if n.startswith(inside)}
-    groups: dict[tuple[float, bool], list] = {}
-    for n, p in named:
-        if n.startswith(encoder_prefix):
-            rate = lr * layer_decay ** layer_depth(n, len(layers), encoder_prefix)
-        else:
-            rate = lr if head_lr is None else head_lr
-        groups.setdefault((rate, p.ndim > 1), []).append(p)
-    return [
-        {"params": params, "weight_decay": weight_decay if decayed else 0.0, "lr": rate}
-        for (rate, decayed), params in groups.items()
-    ]
+
+    def rate(name: str) -> float:
+        if not name.startswith(encoder_prefix):
+            return lr if head_lr is None else head_lr
+        return lr * layer_decay ** layer_depth(name, len(layers), encoder_prefix)
+
+    groups = []
+    for is_head in (False, True):  # the encoder's groups, then the head's
+        part = [(n, p) for n, p in named if (not n.startswith(encoder_prefix)) == is_head]
+        for r in sorted({rate(n) for n, _ in part}, reverse=True):
+            same = [p for n, p in part if rate(n) == r]
+            groups += [
+                {"params": [p for p in same if p.ndim > 1], "weight_decay": weight_decay, "lr": r},
+                {"params": [p for p in same if p.ndim <= 1], "weight_decay": 0.0, "lr": r},
+            ]
+    return [g for g in groups if g["params"]]
 
 
 def make_optimizer(
