@@ -56,6 +56,9 @@ def check_schema(doc: dict) -> None:
         recipe = grid_tool.RECIPE.get(task["key"], "sentence")  # the learning rates it ran with
         lr = [settings["minilm_lr"], None] if recipe is None else settings["lr"][recipe]
         assert [task["lr"]["encoder"], task["lr"]["head"]] == list(lr)
+        if task["key"] == "reviews":  # the head it ran with
+            assert task["pooling"] == settings["review_pooling"] in ("cls", "mean")
+            assert task["layer_decay"] == settings["review_layer_decay"]
         kinds = [row["kind"] for row in task["rows"]]
         assert "baseline" in kinds, f"{task['task']}: no non-neural baseline"
         inits = [row["init"] for row in task["rows"] if row["kind"] == "fine-tuned"]
