@@ -92,8 +92,8 @@ CONTINUE_LR = 5e-4
 # 33.0 %), gets 1,500 more steps: with 6,000 it ended at 34.7 %, with 7,500 at 35.5 %. A run of
 # all three stages from scratch, the two languages side by side on this 2-core machine, has not
 # been timed end to end. The cards' stage times sum to 2.7 h (Chinese) and 3.0 h (English), each
-# stage measured on its own; stage 3 ran at 0.68 s a step on one thread beside another
-# one-thread job (the setting of `make pretrain` on 2 cores), which puts Chinese stage 3 alone at
+# stage measured on its own; a trial English stage 3 (not committed) ran at 0.68 s a step on one
+# thread beside another one-thread job (the setting of `make pretrain` on 2 cores), which puts Chinese stage 3 alone at
 # about 85 min. So the estimate is about 3 h, above the 2.5 h the recipe was meant to fit.
 RESTART_STEPS = {"en": 6000, "zh": 7500}
 EVAL_PAIRS = 2000
