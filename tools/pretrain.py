@@ -93,8 +93,9 @@ CONTINUE_LR = 5e-4
 # all three stages from scratch, the two languages side by side on this 2-core machine, has not
 # been timed end to end. The cards' stage times sum to 2.7 h (Chinese) and 3.0 h (English), each
 # stage measured on its own; a trial English stage 3 (not committed) ran at 0.68 s a step on one
-# thread beside another one-thread job (the setting of `make pretrain` on 2 cores), which puts Chinese stage 3 alone at
-# about 85 min. So the estimate is about 3 h, above the 2.5 h the recipe was meant to fit.
+# thread beside another one-thread job (the setting of `make pretrain` on 2 cores), which puts
+# Chinese stage 3 alone at about 85 min. So the estimate is about 3 h, above the 2.5 h the recipe
+# was meant to fit.
 RESTART_STEPS = {"en": 6000, "zh": 7500}
 EVAL_PAIRS = 2000
 EVAL_EVERY = 250
