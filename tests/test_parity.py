@@ -263,3 +263,18 @@ def test_same_numbered_sections(en, zh):
         "numbered headings differ (cell, level, number): "
         f"only in en {only_en}, only in zh {only_zh}"
     )
+
+
+@pytest.mark.parametrize("path", [en for en, _ in pairs()], ids=lambda p: str(p.relative_to(ROOT)))
+def test_sections_are_numbered_in_order(path):
+    """At each heading level below the title, the numbers run N.1, N.2, … without a gap or a
+    repeat, N the chapter's number (a lost "## 9.8" heading once left its section inside 9.7)."""
+    headings = numbered_headings(path)
+    chapter = next((number for _, level, number in headings if level == 1), None)
+    by_level = {}
+    for _, level, number in headings:
+        if level > 1:
+            by_level.setdefault(level, []).append(number)
+    for level, numbers in by_level.items():
+        expected = [f"{chapter}.{k}" for k in range(1, len(numbers) + 1)]
+        assert numbers == expected, f"level {level}: {numbers}"
