@@ -98,8 +98,8 @@ CONTINUE_LR = 5e-4
 # 2.7 h, Chinese 3,500 x 0.68 + 12,000 x 0.65 s = 2.8 h. So about 2.8 h, above the 2.5 h the recipe
 # was meant to fit. The step is already at the limit of this model here (0.42x Hugging Face's,
 # bench/results.md; torch.compile gained under 3 %, and 93 % of the positions are real tokens, so
-# unpadding has little to gain); fitting 2.5 h means about 2,000 fewer Chinese steps, which the 35
-# % target cannot spare. The whole recipe has not been timed in one run: a run started that day,
+# unpadding has little to gain); fitting 2.5 h means about 2,000 fewer Chinese steps, which the
+# 35 % target cannot spare. The whole recipe has not been timed in one run: a run started that day,
 # with the site being built and tests running beside it, went at 0.83 s/step in stage 1, a seventh
 # slower than above.
 RESTART_STEPS = {"en": 6000, "zh": 7500}
