@@ -308,6 +308,25 @@ def unzipped(bundle, tmp_path_factory) -> Path:
     return folder / "rnn2bert-course"
 
 
+def test_bundle_carries_the_checkpoints(bundle, unzipped):
+    """Chapters 09-12 load the book's pretrained BERTs from ``<folder>/checkpoints``: every file of
+    them is in the zip, and the unzipped library loads both models from the unzipped folder."""
+    names = set(bundle.namelist())
+    files = sorted(ROOT.glob("checkpoints/*/*"))
+    assert {p.name for p in files} >= {"config.json", "model.safetensors", "vocab.txt"}
+    for path in files:
+        assert f"rnn2bert-course/{path.relative_to(ROOT).as_posix()}" in names, path
+    code = (
+        "from rnn2bert.pretrained import CHECKPOINTS, load_tiny_bert\n"
+        f"assert CHECKPOINTS.is_relative_to({str(unzipped)!r}), CHECKPOINTS\n"
+        "for lang in ('en', 'zh'):\n"
+        "    model, tokenizer = load_tiny_bert(lang)\n"
+        "    assert len(tokenizer.vocab) == model.config.vocab_size\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(unzipped / "src")}
+    subprocess.run([sys.executable, "-c", code], env=env, cwd=unzipped, check=True)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("chapter", EXPLORER_CHAPTERS)
 def test_explorers_run_from_the_unzipped_bundle(unzipped, tmp_path, chapter):

@@ -32,13 +32,15 @@ README = ROOT / "teaching" / "student-readme.md"
 FILES = ["requirements.txt", "requirements-data.txt", "pyproject.toml"]
 MARKERS = (BEGIN, "<!-- BEGIN SOLUTION -->")
 # The notebooks, the library with its package data (the explorers' page code: chapters 03, 04,
-# 06 and 08 draw with it), the chapters' diagrams (their Markdown shows them) and the cached
-# results chapter 10 prints (chapters/data).
+# 06 and 08 draw with it), the chapters' diagrams (their Markdown shows them), the cached
+# results chapter 10 prints (chapters/data) and the book's pretrained checkpoints (chapters 09-12
+# load them: rnn2bert.pretrained.CHECKPOINTS is <folder>/checkpoints).
 PATTERNS = (
     "exercises/*/*.ipynb",
     "chapters/*/*.ipynb",
     "chapters/*/diagrams/*.svg",
     "chapters/data/*.json",
+    "checkpoints/*/*",
     "src/rnn2bert/**/*.py",
     "src/rnn2bert/*.js",
     "src/rnn2bert/*.css",
