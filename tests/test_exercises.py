@@ -380,3 +380,27 @@ def test_fit_lines_wraps_english_at_spaces_and_chinese_between_characters():
     assert not any(line[0] in "，。：" for line in lines[3:]), lines  # no line opens with "，"
     assert fit_lines("short\n短", width=40) == "short\n短"
     assert _columns("形状 ab") == 7
+
+
+def test_hidden_variants_embed_a_padded_row():
+    """Zeroing the vectors of id 0 (padding) is not BERT's input embedding: [PAD] is embedded like
+    any token, and the attention mask hides it. The hidden variants include a padded row."""
+
+    def zero_padding(ids, tt, W, S, P, ln):
+        return ln(W[ids] + S[tt] + P[: ids.shape[1]]) * (ids != 0)[..., None]
+
+    assert run_check("ch08.input_embedding", zero_padding, hidden=True).status == "failed"
+
+
+def test_inputs_changed_in_place_fail_even_with_the_right_result():
+    """A function that returns the right value but overwrites a tensor it was given fails: the
+    caller's copy is compared before and after the call."""
+
+    def shift_in_place(target, bos):
+        target[:, 1:] = target[:, :-1].clone()
+        target[:, 0] = bos
+        return target
+
+    for hidden in (False, True):
+        result = run_check("ch07.shift_right", shift_in_place, hidden=hidden)
+        assert result.status == "failed" and "in place" in result.message, result

@@ -195,3 +195,20 @@ def _pre_ln_resets_norm(x, f, norm):  # resets the norm it was given, then uses 
 
 
 WRONG["ch07.pre_ln"] += [(_pre_ln_resets_norm, "is wrong")]  # the check's norm is not changed
+
+
+def _shift_in_place(target, bos):  # right values, but the caller's target (also the labels) is lost
+    target[:, 1:] = target[:, :-1].clone()
+    target[:, 0] = bos
+    return target
+
+
+WRONG["ch07.shift_right"] += [
+    (_shift_in_place, "in place"),
+    (  # float ids: an embedding lookup cannot take them
+        lambda target, bos: torch.cat(
+            [torch.full((target.shape[0], 1), float(bos)), target[:, :-1].float()], 1
+        ),
+        "embedding table",
+    ),
+]

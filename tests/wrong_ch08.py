@@ -227,3 +227,8 @@ def _embedding_resets_norm(ids, types, word, segment, position, layer_norm):
 
 
 WRONG["ch08.input_embedding"] += [(_embedding_resets_norm, "is wrong")]
+
+WRONG["ch08.segment_ids"] += [  # float ids: an embedding lookup cannot take them
+    (lambda a, b: [0.0] * (a + 2) + [1.0] * (b + 1), "embedding table"),
+    (lambda a, b: torch.cat([torch.zeros(a + 2), torch.ones(b + 1)]), "embedding table"),
+]

@@ -188,3 +188,23 @@ WRONG["ch09.nsp_labels"] += [  # right values, but not class ids cross_entropy c
     (lambda is_next: [not n for n in is_next], "integer class ids"),
     (lambda is_next: torch.tensor([0.0 if n else 1.0 for n in is_next]), "integer class ids"),
 ]
+
+
+def _replace_in_place(x, chosen, u, random_ids, mask_id):  # destroys the original ids
+    to_random = chosen & (u >= 0.8) & (u < 0.9)
+    x[to_random] = random_ids[to_random]
+    x[chosen & (u < 0.8)] = mask_id
+    return x
+
+
+WRONG["ch09.apply_80_10_10"] += [
+    (_replace_in_place, "in place"),
+    (lambda ids, chosen, u, rnd, mask_id: _replace(ids, chosen, u, rnd, mask_id).float(), "float"),
+]
+WRONG["ch09.mlm_labels"] += [  # right values, but cross_entropy needs int64 class ids
+    (lambda orig, corrupted, chosen: torch.where(chosen, orig, -100).int(), "int64"),
+    (lambda orig, corrupted, chosen: torch.where(chosen, orig.float(), -100.0), "int64"),
+]
+WRONG["ch09.nsp_labels"] += [
+    (lambda is_next: torch.tensor([0 if n else 1 for n in is_next], dtype=torch.int), "int64"),
+]

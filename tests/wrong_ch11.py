@@ -273,7 +273,7 @@ WRONG["ch11.albert_embedding_params"] += [
     (lambda V, E, H: {"factorised": V * E + E * H, "untied": V * H}, "pair"),
 ]
 WRONG["ch11.electra_labels"] += [
-    (lambda o, ch, s: (o.__setitem__(ch, s), (o != o).long())[1], "is wrong"),  # in place
+    (lambda o, ch, s: (o.__setitem__(ch, s), (o != o).long())[1], "in place"),  # in place
     (lambda o, ch, s: 1 - ch.long(), "is wrong"),
     (lambda o, ch, s: (o.masked_scatter(ch, s.flip(0)) != o).long(), "label"),
 ]

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from ..transformer import EncoderLayer
-from .core import compare, exercise, generator, predictions
+from .core import compare, exercise, generator, predictions, require_integer_ids
 
 
 def _x(*shape: int, seed: int = 7, hidden: bool = False) -> torch.Tensor:
@@ -326,6 +326,7 @@ def check_shift_right(shift_right, hidden: bool = False) -> None:
                 ),
             ],
         )
+        require_integer_ids(got, "the decoder input")
 
 
 @functools.lru_cache(maxsize=None)

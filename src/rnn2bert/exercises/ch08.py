@@ -8,7 +8,15 @@ from torch import nn
 from ..bert import BertConfig, parameter_breakdown
 from ..bert import count_parameters as bert_count_parameters
 from ..tokenizer import SPECIAL_TOKENS, WordPieceTokenizer
-from .core import Mistake, compare, describe, exercise, generator, predictions
+from .core import (
+    Mistake,
+    compare,
+    describe,
+    exercise,
+    generator,
+    predictions,
+    require_integer_ids,
+)
 
 # ---- ch08.wordpiece ---------------------------------------------------------------------------
 
@@ -364,6 +372,7 @@ def check_segment_ids(segment_ids, hidden: bool = False) -> None:
                 ),
             ],
         )
+        require_integer_ids(got, name, allow_bool=True)
 
 
 # ---- ch08.input_embedding ---------------------------------------------------------------------
@@ -388,8 +397,8 @@ def check_input_embedding(input_embedding, hidden: bool = False) -> None:
                 10,
                 12,
                 4,
-                [[1, 6, 2, 3, 3, 2], [1, 9, 9, 2, 8, 2]],
-                [[0, 0, 0, 1, 1, 1], [0, 0, 0, 0, 1, 1]],
+                [[1, 6, 2, 3, 3, 2], [1, 9, 2, 8, 2, 0]],  # a padded row: id 0 is embedded too
+                [[0, 0, 0, 1, 1, 1], [0, 0, 0, 1, 1, 0]],
             ),
             (6, 4, 5, [[1, 4, 2, 5]], [[0, 0, 1, 1]]),
             (8, 9, 2, [[1, 7, 2], [1, 3, 2], [4, 4, 4]], [[0, 0, 0], [0, 1, 1], [1, 0, 1]]),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .core import Mistake, compare, exercise, generator, predictions
+from .core import compare, exercise, generator, predictions, require_integer_ids
 
 IGNORE = -100
 
@@ -113,6 +113,7 @@ def check_mlm_labels(mlm_labels, hidden: bool = False) -> None:
                 ),
             ],
         )
+        require_integer_ids(got, "labels", loss=True)
 
 
 @exercise("ch09.apply_80_10_10", "The 80/10/10 replacement", "80/10/10 替换规则")
@@ -193,18 +194,7 @@ def check_apply_80_10_10(apply_80_10_10, hidden: bool = False) -> None:
                 ],
             ],
         )
-
-
-def _not_integer(x) -> str | None:
-    """'bool' or 'float' when labels are not integers (a tensor, an array or a list)."""
-    if isinstance(x, (list, tuple)):
-        values = list(x)
-    else:
-        dtype = str(getattr(x, "dtype", ""))
-        return "bool" if "bool" in dtype else "float" if "float" in dtype else None
-    if any(isinstance(v, bool) for v in values):
-        return "bool"
-    return "float" if any(isinstance(v, float) for v in values) else None
+        require_integer_ids(got, "the model input", allow_bool=False)
 
 
 @exercise("ch09.nsp_labels", "Next-sentence labels", "下一句预测的标签")
@@ -254,15 +244,7 @@ def check_nsp_labels(nsp_labels, hidden: bool = False) -> None:
                 ),
             ],
         )
-        kind = _not_integer(got)  # the right values, but not class ids
-        if kind:
-            raise Mistake(
-                f"The labels are {kind} values: cross_entropy needs integer class ids "
-                "(0 = IsNext, 1 = NotNext); convert them with .long() or build them from ints.",
-                f"标签是 {kind} 类型的值：cross_entropy 需要整数类别编号（0 = 是下一句，"
-                "1 = 不是）；请用 .long() 转换，或直接用整数构造。",
-                "not_integer_labels",
-            )
+        require_integer_ids(got, "next_sentence_label", loss=True)
 
 
 @exercise("ch09.tied_logits", "Scores through the tied embeddings", "通过共享嵌入计算得分")

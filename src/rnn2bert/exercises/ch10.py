@@ -7,7 +7,7 @@ import math
 import torch
 
 from ..finetuning import IGNORE, align_labels, entity_f1
-from .core import Mistake, compare, exercise, generator, number, pair
+from .core import Mistake, compare, exercise, generator, number, pair, require_integer_ids
 
 
 @exercise("ch10.cls_logits", "The [CLS] classifier head", "[CLS] 分类头")
@@ -207,6 +207,7 @@ def check_align_labels(fn, hidden: bool = False) -> None:
                 ),
             ],
         )
+        require_integer_ids(got, "labels", loss=True)
 
 
 def _filled_argmax(s, e, max_len, fill):
@@ -634,6 +635,8 @@ def check_majority_accuracy(fn, hidden: bool = False) -> None:
             ([2, 0, 2, 1, 2, 2, 0], [0, 2, 1, 1, 1]),  # three classes, majority 2
             ([0, 0, 3, 0, 1], [3, 3, 0, 0, 0, 1]),  # majority 0, class 1 rare
             ([4, 4, 4], [4, 1, 2, 3]),
+            # the training majority (1) is not the majority of train + test (0)
+            ([1, 1, 1, 0, 0], [0, 0, 0, 0, 1]),
             # the first, last, largest and median labels all differ from the majority 0
             ([2, 0, 0, 0, 3, 4, 1], [0, 0, 1, 2, 4, 0, 3]),
         ]

@@ -246,6 +246,8 @@ class Student:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         args = tuple(_copy_argument(a) for a in args)
         kwargs = {k: _copy_argument(v) for k, v in kwargs.items()}
+        given = [(f"argument {i + 1}", a) for i, a in enumerate(args)] + list(kwargs.items())
+        before = [(name, a, a.detach().clone()) for name, a in given if isinstance(a, torch.Tensor)]
         self.last_call = ", ".join(
             [describe(a) for a in args] + [f"{k}={describe(v)}" for k, v in kwargs.items()]
         )
@@ -290,6 +292,18 @@ class Student:
                 f"{self.last_call}。",
                 "raised_exception",
             ) from None
+        for name, tensor, kept in before:
+            if not _same_values(tensor, kept):
+                raise Mistake(
+                    f"Your function changed its input in place ({name}, called with "
+                    f"{self.last_call}): the caller still needs it (a target that is also the "
+                    "labels, the original ids). Work on a copy (`x.clone()`) or build a new "
+                    "tensor.",
+                    f"你的函数原地修改了它的输入（{name}，输入为 {self.last_call}）：调用者还要用它"
+                    "（例如同时作为标签的目标序列、原始编号）。请在副本（`x.clone()`）上修改，"
+                    "或者构造一个新的张量。",
+                    "changed_input_in_place",
+                )
         if result is None:
             raise Mistake(
                 f"Your function returned None (called with {self.last_call}): did you forget to "
@@ -619,6 +633,71 @@ def boolean(x: Any, name: str) -> torch.Tensor:
             "not_boolean",
         )
     return t
+
+
+def _same_values(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Same shape, dtype and entries (NaN equal to NaN)."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    if a.is_floating_point() or a.is_complex():
+        return bool(torch.equal(a, b) or ((a == b) | (a.isnan() & b.isnan())).all())
+    return bool(torch.equal(a, b))
+
+
+def require_integer_ids(
+    got: Any, name: str, *, loss: bool = False, allow_bool: bool = False
+) -> None:
+    """Raise a ``Mistake`` when ids or labels have the right values in the wrong type.
+
+    An embedding lookup (``nn.Embedding``, ``W[ids]``) takes integer indices, not floats (nor
+    bools, unless ``allow_bool``); ``F.cross_entropy`` takes class ids as int64 (``loss=True``:
+    int32 labels raise there too). A list of Python ints is fine: ``torch.tensor`` makes it int64.
+    """
+    if not isinstance(got, torch.Tensor) and hasattr(got, "dtype") and hasattr(got, "shape"):
+        try:  # a NumPy array
+            got = torch.as_tensor(got)
+        except (TypeError, ValueError, RuntimeError):
+            return
+    if isinstance(got, torch.Tensor):
+        dtype = got.dtype
+        if dtype == torch.bool:
+            kind = None if allow_bool and not loss else "bool"
+        elif dtype.is_floating_point or dtype.is_complex:
+            kind = "float"
+        elif loss and dtype != torch.int64:
+            kind = str(dtype).replace("torch.", "")
+        else:
+            kind = None
+    elif isinstance(got, (list, tuple)):
+        flat = list(got)
+        while flat and isinstance(flat[0], (list, tuple)):
+            flat = [v for row in flat for v in row]
+        if any(isinstance(v, bool) for v in flat):
+            kind = None if allow_bool and not loss else "bool"
+        elif any(isinstance(v, float) for v in flat):
+            kind = "float"
+        else:
+            kind = None
+    else:
+        return
+    if kind is None:
+        return
+    if loss:
+        raise Mistake(
+            f"The values of {name} are right, but they are {kind}: cross_entropy needs integer "
+            "class ids of type int64 (torch.long); build them from ints or convert with .long().",
+            f"{name} 的数值对了，但类型是 {kind}：cross_entropy 需要 int64（torch.long）的"
+            "类别编号；请用整数构造，或用 .long() 转换。",
+            "not_integer_labels",
+        )
+    raise Mistake(
+        f"The values of {name} are right, but they are {kind}: they index an embedding table, "
+        "which needs integer ids; build them from ints (e.g. torch.full(..., dtype=torch.long)) "
+        "or convert with .long().",
+        f"{name} 的数值对了，但类型是 {kind}：它们要用来查嵌入表，必须是整数编号；"
+        "请用整数构造（例如 torch.full(..., dtype=torch.long)），或用 .long() 转换。",
+        "not_integer_ids",
+    )
 
 
 def close(a: torch.Tensor, b: torch.Tensor, atol: float = 1e-5, rtol: float = 1e-4) -> bool:
