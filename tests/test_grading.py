@@ -157,6 +157,17 @@ def scores(q, K):
 check("ch02.scores", scores)
 """
 
+# the right scores, but the query the caller passed is overwritten (a bug the grader must see even
+# though the function runs in the student's kernel, on the kernel's own copy of the inputs)
+IN_PLACE = """\
+def scores(q, K):
+    out = K @ q
+    q.zero_()
+    return out
+
+check("ch02.scores", scores)
+"""
+
 
 def test_the_hardcoded_answer_passes_only_the_practice_check():
     """The premise of hardcoded.ipynb: the notebook's own check passes, the hidden one does not."""
@@ -218,6 +229,9 @@ def submissions(
     cell = cell_with(hard, "def scores")
     cell.source = HARDCODED
     write("hardcoded.ipynb", hard)
+    in_place = solution_with()
+    cell_with(in_place, "def scores").source = IN_PLACE
+    write("inplace.ipynb", in_place)
 
     return {
         "good.ipynb": (FULL, "ok"),
@@ -232,6 +246,7 @@ def submissions(
         "forger_right.ipynb": (FULL, "ok"),
         "sabotage.ipynb": (zero, "error: cell"),
         "hardcoded.ipynb": ([0, *FULL[1:]], "ok"),
+        "inplace.ipynb": ([0, *FULL[1:]], "ok"),
     }
 
 

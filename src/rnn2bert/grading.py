@@ -251,7 +251,9 @@ def serve(namespace: dict, inbox: str, outbox: str) -> None:
             reply = ("missing", name)
         else:
             try:
-                reply = ("ok", _sendable(fn(*args, **kwargs)))
+                value = fn(*args, **kwargs)
+                given = [a for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)]
+                reply = ("ok", _sendable(value), given)  # the inputs after the call, too
             except NotImplementedError:
                 reply = ("not implemented",)
             except BaseException as e:  # noqa: BLE001 - everything the student's code raises goes back
@@ -424,7 +426,7 @@ class Channel:
     def call(self, name: str, args: tuple, kwargs: dict):
         import torch
 
-        from .exercises.core import StudentError, describe
+        from .exercises.core import StudentError, changed_in_place, describe, same_values
 
         n, self.n = self.n, self.n + 1
         tmp = self.inbox / f"{n}.tmp"
@@ -443,7 +445,17 @@ class Channel:
         except Exception as e:
             reply = ("unreadable", f"{type(e).__name__}: {e}")
         kind = reply[0] if isinstance(reply, tuple) and reply else None
-        if kind == "ok" and len(reply) == 2:
+        if kind == "ok" and len(reply) in (2, 3):
+            if len(reply) == 3:  # a tensor the student's function overwrote in place
+                given = [a for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)]
+                after = reply[2] if isinstance(reply[2], (list, tuple)) else []
+                for i, (a, b) in enumerate(zip(given, after, strict=False)):
+                    if isinstance(b, torch.Tensor) and not same_values(a, b):
+                        called = ", ".join(
+                            [describe(x) for x in args]
+                            + [f"{k}={describe(v)}" for k, v in kwargs.items()]
+                        )
+                        raise changed_in_place(f"tensor argument {i + 1}", called)
             return reply[1]
         if kind == "not implemented":
             raise NotImplementedError

@@ -293,17 +293,8 @@ class Student:
                 "raised_exception",
             ) from None
         for name, tensor, kept in before:
-            if not _same_values(tensor, kept):
-                raise Mistake(
-                    f"Your function changed its input in place ({name}, called with "
-                    f"{self.last_call}): the caller still needs it (a target that is also the "
-                    "labels, the original ids). Work on a copy (`x.clone()`) or build a new "
-                    "tensor.",
-                    f"你的函数原地修改了它的输入（{name}，输入为 {self.last_call}）：调用者还要用它"
-                    "（例如同时作为标签的目标序列、原始编号）。请在副本（`x.clone()`）上修改，"
-                    "或者构造一个新的张量。",
-                    "changed_input_in_place",
-                )
+            if not same_values(tensor, kept):
+                raise changed_in_place(name, self.last_call)
         if result is None:
             raise Mistake(
                 f"Your function returned None (called with {self.last_call}): did you forget to "
@@ -635,7 +626,20 @@ def boolean(x: Any, name: str) -> torch.Tensor:
     return t
 
 
-def _same_values(a: torch.Tensor, b: torch.Tensor) -> bool:
+def changed_in_place(name: str, call: str) -> Mistake:
+    """The mistake of a function that overwrote a tensor it was given."""
+    return Mistake(
+        f"Your function changed its input in place ({name}, called with {call}): the caller "
+        "still needs it (a target that is also the labels, the original ids). Work on a copy "
+        "(`x.clone()`) or build a new tensor.",
+        f"你的函数原地修改了它的输入（{name}，输入为 {call}）：调用者还要用它"
+        "（例如同时作为标签的目标序列、原始编号）。请在副本（`x.clone()`）上修改，"
+        "或者构造一个新的张量。",
+        "changed_input_in_place",
+    )
+
+
+def same_values(a: torch.Tensor, b: torch.Tensor) -> bool:
     """Same shape, dtype and entries (NaN equal to NaN)."""
     if a.shape != b.shape or a.dtype != b.dtype:
         return False
