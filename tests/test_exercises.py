@@ -404,3 +404,23 @@ def test_inputs_changed_in_place_fail_even_with_the_right_result():
     for hidden in (False, True):
         result = run_check("ch07.shift_right", shift_in_place, hidden=hidden)
         assert result.status == "failed" and "in place" in result.message, result
+
+
+def test_hidden_wordpiece_has_long_words_and_pieces():
+    """A greedy search that tries at most 5 characters per piece finds the short pieces of the
+    public vocabulary; the hidden one has "##running" and "jumprunning"."""
+
+    def capped(word, vocab, cap=5):
+        pieces, start = [], 0
+        while start < len(word):
+            for end in range(min(len(word), start + cap), start, -1):
+                piece = word[start:end] if start == 0 else "##" + word[start:end]
+                if piece in vocab:
+                    pieces.append(piece)
+                    start = end
+                    break
+            else:
+                return ["[UNK]"]
+        return pieces
+
+    assert run_check("ch08.wordpiece", capped, hidden=True).status == "failed"

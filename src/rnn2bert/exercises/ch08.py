@@ -97,6 +97,8 @@ HIDDEN_VOCAB = {
     "##r",
     "r",
     "##nx",  # "rununx": run ##un then x fails; going back (run ##u ##nx) is not WordPiece
+    "##wanted",  # long pieces and a long word: a search capped at a few characters fails
+    "##running",
 }
 HIDDEN_WORDS = [
     "running",
@@ -111,6 +113,7 @@ HIDDEN_WORDS = [
     "q",
     "sun",
     "jumprun",  # "##run" is not in the vocabulary, "run" is: no "##" is not a fallback
+    "jumprunning",
 ]
 MAX_LOOKUPS = 10_000
 
