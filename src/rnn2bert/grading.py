@@ -445,17 +445,18 @@ class Channel:
         except Exception as e:
             reply = ("unreadable", f"{type(e).__name__}: {e}")
         kind = reply[0] if isinstance(reply, tuple) and reply else None
+        called = ", ".join(
+            [describe(a) for a in args] + [f"{k}={describe(v)}" for k, v in kwargs.items()]
+        )
         if kind == "ok" and len(reply) in (2, 3):
-            if len(reply) == 3:  # a tensor the student's function overwrote in place
-                given = [a for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)]
+            if len(reply) == 3:  # the inputs after the call: one the function overwrote fails
+                named = [(f"argument {i + 1}", a) for i, a in enumerate(args)]
+                named += list(kwargs.items())
+                given = [(n, a) for n, a in named if isinstance(a, torch.Tensor)]
                 after = reply[2] if isinstance(reply[2], (list, tuple)) else []
-                for i, (a, b) in enumerate(zip(given, after, strict=False)):
+                for (where, a), b in zip(given, after, strict=False):
                     if isinstance(b, torch.Tensor) and not same_values(a, b):
-                        called = ", ".join(
-                            [describe(x) for x in args]
-                            + [f"{k}={describe(v)}" for k, v in kwargs.items()]
-                        )
-                        raise changed_in_place(f"tensor argument {i + 1}", called)
+                        raise changed_in_place(where, called)
             return reply[1]
         if kind == "not implemented":
             raise NotImplementedError
@@ -466,9 +467,6 @@ class Channel:
                 f"笔记本运行完后没有 `{name}`(单元格被删除、改了名，或在时限内没有运行到？)。",
                 "not_defined",
             )
-        called = ", ".join(
-            [describe(a) for a in args] + [f"{k}={describe(v)}" for k, v in kwargs.items()]
-        )
         if kind == "raised" and len(reply) == 4:
             ename, text = one_line(reply[1])[:80], one_line(reply[2])[:200]
             where = str(reply[3])[:200]
