@@ -91,7 +91,8 @@ CONTINUE_LR = 5e-4
 # min on 2 threads. Chinese, which learns more slowly (30.1 % at [MASK] after stage 2, English
 # 33.0 %), gets 1,500 more steps: with 6,000 it ended at 34.7 %, with 7,500 at 35.5 %.
 # How long `make pretrain` takes on this 2-core machine (the two languages side by side, 1 rank and
-# 1 thread each), from the step rates of that very setting (4 December 2026, a quiet machine:
+# 1 thread each), from the step rates of that very setting (bench/pretrain_timing.json: 4 December
+# 2026, a quiet machine:
 # stages 1 and 2 of 500 steps each, both languages at once): stage 1 0.73 s/step (English) and 0.68
 # (Chinese), stage 2 0.67 and 0.65 s/step (stage 3 has its shapes), plus about a minute for the
 # data and the final evaluation. For the recipe's steps: English 3,500 x 0.73 + 10,500 x 0.67 s =
