@@ -92,17 +92,16 @@ CONTINUE_LR = 5e-4
 # 33.0 %), gets 1,500 more steps: with 6,000 it ended at 34.7 %, with 7,500 at 35.5 %.
 # How long `make pretrain` takes on this 2-core machine (the two languages side by side, 1 rank and
 # 1 thread each), from the step rates of that very setting (bench/pretrain_timing.json: 4 December
-# 2026, a quiet machine:
-# stages 1 and 2 of 500 steps each, both languages at once): stage 1 0.73 s/step (English) and 0.68
-# (Chinese), stage 2 0.67 and 0.65 s/step (stage 3 has its shapes), plus about a minute for the
-# data and the final evaluation. For the recipe's steps: English 3,500 x 0.73 + 10,500 x 0.67 s =
-# 2.7 h, Chinese 3,500 x 0.68 + 12,000 x 0.65 s = 2.8 h. So about 2.8 h, above the 2.5 h the recipe
-# was meant to fit. The step is already at the limit of this model here (0.42x Hugging Face's,
-# bench/results.md; torch.compile gained under 3 %, and 93 % of the positions are real tokens, so
-# unpadding has little to gain); fitting 2.5 h means about 2,000 fewer Chinese steps, which the
-# 35 % target cannot spare. The whole recipe has not been timed in one run: a run started that day,
-# with the site being built and tests running beside it, went at 0.83 s/step in stage 1, a seventh
-# slower than above.
+# 2026, a quiet machine: stages 1 and 2 of 500 steps each, both languages at once): stage 1 0.73
+# s/step (English) and 0.68 (Chinese), stage 2 0.67 and 0.65 s/step (stage 3 has its shapes), plus
+# about a minute for the data and the final evaluation. For the recipe's steps: English 3,500 x
+# 0.73 + 10,500 x 0.67 s = 2.7 h, Chinese 3,500 x 0.68 + 12,000 x 0.65 s = 2.8 h. So about 2.8 h,
+# above the 2.5 h the recipe was meant to fit. The step is already at the limit of this model here
+# (0.42x Hugging Face's, bench/results.md; torch.compile gained under 3 %, and 93 % of the
+# positions are real tokens, so unpadding has little to gain); fitting 2.5 h means about 2,000
+# fewer Chinese steps, which the 35 % target cannot spare. The whole recipe has not been timed in
+# one run: a run started that day, with the site being built and tests running beside it, went at
+# 0.83 s/step in stage 1, a seventh slower than above.
 RESTART_STEPS = {"en": 6000, "zh": 7500}
 EVAL_PAIRS = 2000
 EVAL_EVERY = 250
