@@ -169,6 +169,8 @@ WRONG["ch04.causal_mask"] += [
 WRONG["ch04.masked_attention"] += [
     (_masked_with(lambda s: s.min()), "is wrong"),  # the smallest score is not small enough
     (_masked_with(lambda s: -10.0), "is wrong"),
+    (_masked_with(lambda s: -20.0), "merely low"),  # passed before the all-negative case
+    (_masked_with(lambda s: -30.0), "merely low"),
     (_output_unmasked, "is wrong"),
     (_masked_with(lambda s: 0.0 * s[0, 0] + float("inf")), "NaN"),  # +∞ instead of −∞
 ]

@@ -178,6 +178,14 @@ def check_masked_attention(masked_attention, hidden: bool = False) -> None:
                     False  # a query that may attend to nothing: only the other rows are compared
                 )
         cases.append((Q, K, V, mask))
+    # Queries that point away from every key: all the visible scores are about -60 (d_k 4), so a
+    # fill value that is merely low (-20, -50) would outweigh them. -inf (or a dtype's minimum,
+    # or -1e9) leaves the masked keys at exactly 0 whatever the scores.
+    K = 5 + 0.3 * torch.randn(5, 4, generator=g, dtype=torch.float64)
+    Q = -(5 + 0.3 * torch.randn(3, 4, generator=g, dtype=torch.float64))
+    V = torch.randn(5, 3, generator=g, dtype=torch.float64)
+    mask = torch.tensor([[1, 0, 1, 0, 0], [0, 1, 1, 1, 0], [1, 1, 0, 0, 1]], dtype=torch.bool)
+    cases.append((Q, K, V, mask))
     for Q, K, V, mask in cases:
         output, weights = output_and_weights(masked_attention(Q, K, V, mask))
         want_out, want_w = scaled_dot_product_attention(Q, K, V, mask)
@@ -198,7 +206,16 @@ def check_masked_attention(masked_attention, hidden: bool = False) -> None:
             rows(weights),
             rows(want_w),
             "weights",
-            wrong=[
+            wrong=[  # the all-negative case first: there a fill of 0 looks like one of -20
+                (
+                    lambda: rows(filled(scores, mask, -20.0)) if scores.max() < -30 else None,
+                    "Every visible score here is below −30, and your masked keys still got "
+                    "weight: a fill value that is merely low (−10, −20, …) is not enough. Use −∞ "
+                    "(or torch.finfo(scores.dtype).min).",
+                    "这里所有可见得分都低于 −30，而被屏蔽的键仍分到了权重：只是“比较低”的填充值"
+                    "（−10、−20……）不够。请用 −∞（或 torch.finfo(scores.dtype).min）。",
+                    "fill_not_negative_enough",
+                ),
                 (
                     lambda: rows(filled(scores, mask, 0.0)),
                     "You set masked scores to 0. exp(0) = 1, so masked keys still get "

@@ -251,6 +251,8 @@ def check_best_span(fn, hidden: bool = False) -> None:
         ([-1.0], [-2.0], 4),  # one token
         # every allowed score is below −1: a fill of 0 or −1 instead of −∞ picks a forbidden pair
         ([-2.0, -3.0, -1.5, -4.0], [-3.0, -1.0, -2.5, -2.0], 2),
+        # ... and far below: a fill that is merely low (-20, -50) also picks a forbidden pair
+        ([-31.0, -35.0, -30.5, -40.0], [-33.0, -30.0, -36.0, -32.0], 2),
         # max_len = 1 where a two- or three-token span would score more (a max_len of 3 kept
         # from the example, or an off-by-one, shows)
         ([2.0, -1.0, 0.0, 0.5], [0.0, 1.0, 3.5, 0.2], 1),
@@ -265,6 +267,7 @@ def check_best_span(fn, hidden: bool = False) -> None:
             ([1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0], 3),  # ties: any best span is right
             ([0.7, -0.3], [-0.1, 0.6], 5),
             ([-3.0, -1.2, -2.0, -2.5, -4.0], [-2.0, -3.5, -1.1, -2.2, -1.0], 1),
+            ([-36.0, -31.0, -33.5, -30.0], [-34.0, -32.5, -30.5, -35.0], 2),
             ([1.5, -2.0, 0.0, 0.0, 0.3], [0.0, 0.5, 4.0, 0.1, 0.0], 1),
         ]
     answers, no_answer = [], None
@@ -348,13 +351,17 @@ def check_best_span(fn, hidden: bool = False) -> None:
             "你允许了 j < i：片段不能在开始之前结束。",
             "allowed_j_before_i",
         ),
-        (
-            lambda s, e, m: _filled_argmax(s, e, m, 0.0),
-            "You filled the forbidden pairs with a finite number (such as 0): when every allowed "
-            "score is below it, a forbidden pair wins. Fill them with -inf (float('-inf')).",
-            "你把不允许的起止对填成了一个有限的数（例如 0）：当所有允许的得分都比它小时，"
-            "不允许的对反而会胜出。应填 -inf（float('-inf')）。",
-            "finite_fill",
+        *(
+            (
+                lambda s, e, m, fill=fill: _filled_argmax(s, e, m, fill),
+                "You filled the forbidden pairs with a finite number (such as 0 or -20): when "
+                "every allowed score is below it, a forbidden pair wins. Fill them with -inf "
+                "(float('-inf')).",
+                "你把不允许的起止对填成了一个有限的数（例如 0 或 -20）：当所有允许的得分都比它小"
+                "时，不允许的对反而会胜出。应填 -inf（float('-inf')）。",
+                "finite_fill",
+            )
+            for fill in (0.0, -1.0, -10.0, -20.0, -50.0)
         ),
         (
             lambda s, e, m: _brute_force(s, e, m)[::-1],
