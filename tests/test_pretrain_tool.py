@@ -65,3 +65,17 @@ def test_committed_log_matches_card(lang):
         assert f"Stage {i}, {steps:,}" in card
     assert [e["step"] for e in log["eval"]] == sorted(e["step"] for e in log["eval"])
     assert log["eval"][-1]["step"] == log["steps"]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_committed_card_answers_every_example(tool, lang, tmp_path):
+    """The committed card lists every example of ``EXAMPLES`` with the committed model's own
+    answers: rewriting it from the saved weights (``--card-only``) changes nothing."""
+    import shutil
+
+    folder = tmp_path / lang
+    shutil.copytree(ROOT / "checkpoints" / lang, folder)
+    tool.rewrite_card(lang, folder)
+    card = (ROOT / "checkpoints" / lang / "README.md").read_text(encoding="utf-8")
+    assert (folder / "README.md").read_text(encoding="utf-8") == card
+    assert card.count(" | ✓ | ") + card.count(" | ✗ | ") == len(tool.EXAMPLES[lang])

@@ -4,6 +4,7 @@
     torchrun --standalone --nproc_per_node=2 tools/pretrain.py --lang en   # one language, 2 ranks
     python tools/pretrain.py --lang zh --steps 200 --continue-steps 0 --out /tmp/ck  # a short run:
                                                     # stage 1 only (stages 2-3 add 12,000 steps)
+    python tools/pretrain.py --card-only              # rewrite the cards of checkpoints/ (EXAMPLES)
 
 For each language it writes ``<out>/<lang>/``: ``config.json`` + ``model.safetensors``
 (Hugging Face layout, ``rnn2bert.bert.BertForPreTraining.from_pretrained``), ``vocab.txt`` +
@@ -135,6 +136,15 @@ EXAMPLES = {
         ("give me your [MASK], if we be friends.", "hands"),
         ("what is your [MASK]?", "name"),
         ("the son of [MASK] is come.", "man"),
+        # eight more, written down before any model was asked, in the spirit of the first twelve
+        ("and it came to [MASK], when men began to multiply on the face of the earth.", "pass"),
+        ("our father which art in [MASK], hallowed be thy name.", "heaven"),
+        ("all the world's a [MASK], and all the men and women merely players.", "stage"),
+        ("i am the way, the truth, and the [MASK].", "life"),
+        ("if music be the food of [MASK], play on.", "love"),
+        ("the quality of [MASK] is not strained.", "mercy"),
+        ("friends, romans, [MASK], lend me your ears.", "countrymen"),
+        ("now is the winter of our [MASK].", "discontent"),
     ],
     "zh": [
         ("刘备、关羽、张[MASK]三人结为兄弟。", "飞"),
@@ -149,6 +159,10 @@ EXAMPLES = {
         ("关公温酒斩华[MASK]。", "雄"),
         ("孔明[MASK]：“此乃天意也。”", "曰"),
         ("全国人民代表大[MASK]在北京召开。", "会"),
+        ("刘备三顾茅[MASK]，请诸葛亮出山。", "庐"),
+        ("孙权与曹操战于赤[MASK]。", "壁"),
+        ("我国经济保持平稳较快发[MASK]。", "展"),
+        ("房间很干[MASK]，床也很舒服。", "净"),
     ],
 }
 
@@ -341,6 +355,8 @@ def train_language(
     continue_steps: int = 0,
     restart_steps: int = 0,
     new_vocab: bool = False,
+    precision: str = "auto",
+    device: torch.device | str = "cpu",
 ) -> None:
     t0 = time.perf_counter()
     rank, world_size = world()
@@ -411,12 +427,14 @@ def train_language(
     seed_everything(SEED)
     model = BertForPreTraining(config)
     sinusoidal_positions(model)
+    model.to(device)  # this rank's GPU under torchrun on a CUDA machine, else the CPU
     if MICRO_BATCHES % world_size:
         raise SystemExit(
             f"{world_size} ranks cannot share {MICRO_BATCHES} micro-batches · 进程数须整除微批数"
         )
     both_stages = dict(  # what the two stages share
         accumulate=MICRO_BATCHES // world_size,
+        precision=precision,
         checkpoint_every=EVAL_EVERY,
         evaluate_every=EVAL_EVERY,
         evaluator=lambda m: evaluate(m, probe, mask_token_id=tokenizer.mask_token_id),
@@ -458,7 +476,7 @@ def train_language(
         finish(
             lang,
             folder,
-            model,
+            model.cpu(),
             tokenizer,
             history,
             train,
@@ -517,10 +535,7 @@ def finish(
         mask_token_id=tokenizer.mask_token_id,
         special_token_ids=special,
     )
-    examples = []
-    for text, expected in EXAMPLES[lang]:
-        top = fill_mask(model, tokenizer, text, top_k=5)[0]
-        examples.append((text, expected, top, expected in [t for t, _ in top]))
+    examples = fill_in_the_blanks(model, tokenizer, lang)
     results = {
         "steps": steps,
         "lr": lr,
@@ -559,6 +574,28 @@ def finish(
         f"{results['nsp_same_source']:.1%}); fill-mask top-5 {results['fill_mask_top5']:.0%}; "
         f"{results['total_minutes']:.0f} min"
     )
+
+
+def fill_in_the_blanks(model, tokenizer, lang: str) -> list[tuple]:
+    """``(text, expected, top 5, hit)`` for each of the card's examples ``EXAMPLES[lang]``."""
+    examples = []
+    for text, expected in EXAMPLES[lang]:
+        top = fill_mask(model, tokenizer, text, top_k=5)[0]
+        examples.append((text, expected, top, expected in [t for t, _ in top]))
+    return examples
+
+
+def rewrite_card(lang: str, folder: Path) -> None:
+    """The card (and the log's ``fill_mask_top5``) of the model saved in ``folder``, with the
+    examples of ``EXAMPLES`` as they are now: for new examples, without training again."""
+    log_file = folder / "training_log.json"
+    log = json.loads(log_file.read_text(encoding="utf-8"))
+    model = BertForPreTraining.from_pretrained(folder)
+    examples = fill_in_the_blanks(model, WordPieceTokenizer.from_pretrained(folder), lang)
+    log["fill_mask_top5"] = sum(e[3] for e in examples) / len(examples)
+    (folder / "README.md").write_text(model_card(lang, log, examples), encoding="utf-8")
+    log_file.write_text(json.dumps(log) + "\n", encoding="utf-8")
+    say(f"[{lang}] card rewritten 模型卡已重写: fill-mask top-5 {log['fill_mask_top5']:.0%}")
 
 
 # -- the model card ----------------------------------------------------------------------
@@ -749,12 +786,26 @@ def main() -> None:
         help="where the resumable training state is kept",
     )
     parser.add_argument("--threads", type=int, default=1, help="torch threads per process")
+    parser.add_argument(
+        "--precision",
+        choices=["auto", "fp32", "bf16"],
+        default="auto",
+        help="auto: bf16 autocast where the CPU (or GPU) has bf16 units, else fp32",
+    )
+    parser.add_argument(
+        "--card-only",
+        action="store_true",
+        help="no training: rewrite the card of the model in --out/<lang> (after new EXAMPLES)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    init_distributed()
-    say(
-        f"ranks 进程数 {world()[1]}, precision 精度 {best_precision()}, threads 线程 {args.threads}"
-    )
+    if args.card_only:
+        for lang in ("en", "zh") if args.lang == "both" else (args.lang,):
+            rewrite_card(lang, args.out / lang)
+        return
+    device = init_distributed()
+    precision = best_precision(device) if args.precision == "auto" else args.precision
+    say(f"ranks 进程数 {world()[1]}, precision 精度 {precision}, threads 线程 {args.threads}")
     for lang in ("en", "zh") if args.lang == "both" else (args.lang,):
         train_language(
             lang,
@@ -765,6 +816,8 @@ def main() -> None:
             args.continue_steps,
             RESTART_STEPS[lang] if args.restart_steps is None else args.restart_steps,
             args.new_vocab,
+            precision,
+            device,
         )
     if dist.is_initialized():
         dist.destroy_process_group()

@@ -475,7 +475,7 @@ def evaluate(
     whose input is ``[MASK]`` only (80 % of the chosen ones), where nothing can be copied from the
     input: the honest measure of how much the model reads the context (``baselines``).
     """
-    from .training import autocast
+    from .training import autocast, to_device
 
     model.eval()
     totals = dict.fromkeys(
@@ -483,6 +483,7 @@ def evaluate(
     )
     device = next(model.parameters()).device
     for batch in batches:
+        batch = to_device(batch, device)
         with autocast(device, precision):
             mlm_logits, nsp_logits, labels = heads_at_labels(model, batch)
         mlm_logits = mlm_logits.float()
