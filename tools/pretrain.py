@@ -619,6 +619,13 @@ DATA = {
 }
 
 
+PRECISION = {  # the card's words for the run's precision
+    "bf16": "bf16 autocast (the matrix products in bfloat16; the weights, AdamW's state and the "
+    "loss in float32), as `--precision auto` chooses where the CPU or GPU has bf16 units",
+    "fp32": "fp32 (float32 throughout)",
+}
+
+
 def stage_one(r: dict) -> str:
     """The card's sentence on stage 1."""
     return (
@@ -703,10 +710,8 @@ Training split only; the numbers below are on the held-out test split. Vocabular
         FINE_TUNING_DROPOUT
     } for fine-tuning. Position
   embeddings learned, initialised with sinusoids (chapter 06).
-- Precision {r["precision"]} (chosen automatically: bf16 only where the CPU has bf16 units), {
-        r["world_size"]
-    }
-  process(es); wall time {r["train_minutes"]:.0f} min of training (all stages, resumptions
+- Precision: {PRECISION[r["precision"]]}; {r["world_size"]} process(es); wall time {
+        r["train_minutes"]:.0f} min of training (all stages, resumptions
   included). Seed {SEED}:
   `make pretrain` repeats this run.
 - Training MLM loss over the last 100 steps: {r["final_loss"]:.3f}.
