@@ -151,3 +151,19 @@ WRONG["ch05.count_parameters"] += [
 CORRECT["ch05.split_heads"] += [lambda x, h: x.unflatten(-1, (h, -1)).permute(0, 2, 1, 3)]
 CORRECT["ch05.merge_heads"] += [lambda t: t.transpose(1, 2).flatten(2)]
 CORRECT["ch05.count_parameters"] += [lambda d, h: 4 * d * (d + 1)]
+
+
+# Wrong answers from the ninth session's audit (both passed before).
+
+
+def _mha_exp_over_sum(x, W_q, W_k, W_v, W_o, h):  # softmax as exp / sum: NaN on large scores
+    B, L, D = x.shape
+    q, k, v = ((x @ W).view(B, L, h, D // h).transpose(1, 2) for W in (W_q, W_k, W_v))
+    e = torch.exp(q @ k.transpose(-2, -1) / (D // h) ** 0.5)
+    return ((e / e.sum(-1, keepdim=True)) @ v).transpose(1, 2).reshape(B, L, D) @ W_o
+
+
+WRONG["ch05.merge_heads"] += [  # .view on the transposed heads: fails on contiguous ones
+    (lambda t: t.transpose(1, 2).view(t.shape[0], t.shape[2], -1), "view size is not compatible"),
+]
+WRONG["ch05.multi_head_attention"] += [(_mha_exp_over_sum, "overflows")]

@@ -1,5 +1,6 @@
 """Classic wrong answers (and correct alternatives) for the chapter 07 exercises."""
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -210,5 +211,43 @@ WRONG["ch07.shift_right"] += [
             [torch.full((target.shape[0], 1), float(bos)), target[:, :-1].float()], 1
         ),
         "embedding table",
+    ),
+]
+
+
+# Wrong answers from the ninth session's audit (all passed before).
+
+
+def _ln_moments(x):  # variance as E[x²] - E[x]²: cancels in float32
+    mean = x.mean(-1, keepdim=True)
+    return (x - mean) / torch.sqrt((x * x).mean(-1, keepdim=True) - mean * mean + 1e-5)
+
+
+def _pre_ln_no_grad(x, f, norm):
+    with torch.no_grad():
+        return x + f(norm(x))
+
+
+def _pre_ln_no_eps(x, f, norm):  # NaN on a row without variance (a padded position)
+    m = x.mean(-1, keepdim=True)
+    return x + f((x - m) / x.std(-1, keepdim=True, unbiased=False) * norm.weight + norm.bias)
+
+
+def _ffn_numpy(x, W_1, b_1, W_2, b_2):  # right values, no gradient to the weights
+    a = [t.detach().numpy() for t in (x, W_1, b_1, W_2, b_2)]
+    return torch.from_numpy(np.maximum(a[0] @ a[1] + a[2], 0) @ a[3] + a[4])
+
+
+WRONG["ch07.layer_norm"] += [(_ln_moments, "E[x²] − E[x]²")]
+WRONG["ch07.pre_ln"] += [
+    (_pre_ln_no_grad, "no gradient"),
+    (lambda x, f, norm: (x + f(norm(x))).detach(), "no gradient"),
+    (_pre_ln_no_eps, "NaN"),
+]
+WRONG["ch07.feed_forward"] += [(_ffn_numpy, "no gradient")]
+WRONG["ch07.shift_right"] += [
+    (
+        lambda t, bos: torch.cat([torch.full((t.shape[0], 1), bos), t[:, :-1]], 1).to(torch.uint8),
+        "uint8",
     ),
 ]

@@ -106,7 +106,7 @@ CORRECT = {
             [torch.zeros(a + 2, dtype=torch.long), torch.ones(b + 1, dtype=torch.long)]
         ),
         lambda a, b: [int(i > a + 1) for i in range(a + b + 3)],
-        lambda a, b: torch.arange(a + b + 3) >= a + 2,
+        lambda a, b: (torch.arange(a + b + 3) >= a + 2).int(),
     ],
     "ch08.input_embedding": [
         lambda ids, tt, W, S, P, ln: ln(
@@ -232,3 +232,43 @@ WRONG["ch08.segment_ids"] += [  # float ids: an embedding lookup cannot take the
     (lambda a, b: [0.0] * (a + 2) + [1.0] * (b + 1), "embedding table"),
     (lambda a, b: torch.cat([torch.zeros(a + 2), torch.ones(b + 1)]), "embedding table"),
 ]
+WRONG["ch08.segment_ids"] += [  # nn.Embedding takes int64 or int32 indices only (ninth audit)
+    (lambda a, b: torch.arange(a + b + 3) >= a + 2, "bool"),
+    (lambda a, b: torch.tensor([0] * (a + 2) + [1] * (b + 1), dtype=torch.uint8), "uint8"),
+]
+
+
+def _wordpiece_capped(longest):  # candidate pieces of at most `longest` characters
+    def wordpiece(word, vocab):
+        pieces, start = [], 0
+        while start < len(word):
+            for end in range(min(len(word), start + longest), start, -1):
+                piece = word[start:end] if start == 0 else "##" + word[start:end]
+                if piece in vocab:
+                    break
+            else:
+                return ["[UNK]"]
+            pieces.append(piece)
+            start = end
+        return pieces
+
+    return wordpiece
+
+
+def _wordpiece_adds_unk(word, vocab):  # changes the caller's vocabulary
+    vocab.add("[UNK]")
+    return _wordpiece_capped(100)(word, vocab)
+
+
+def _embedding_no_grad(input_ids, token_type_ids, word, segment, position, layer_norm):
+    with torch.no_grad():
+        L = input_ids.shape[1]
+        return layer_norm(word[input_ids] + segment[token_type_ids] + position[:L])
+
+
+WRONG["ch08.wordpiece"] += [
+    (_wordpiece_capped(8), "expected"),
+    (_wordpiece_capped(10), "expected"),
+    (_wordpiece_adds_unk, "in place"),
+]
+WRONG["ch08.input_embedding"] += [(_embedding_no_grad, "no gradient")]

@@ -97,7 +97,7 @@ def _gates(logits, k, renormalise=True, largest=True, dim=-1):
     return gates / gates.sum(-1, keepdim=True) if renormalise else gates
 
 
-def _gates_masked_softmax(logits, k):  # correct: softmax over the top-k logits only
+def _gates_masked_softmax(logits, k):  # softmax over the logits >= the k-th: more than k on ties
     kth = logits.topk(k, -1).values[:, -1:]
     return torch.softmax(logits.masked_fill(logits < kth, float("-inf")), -1)
 
@@ -202,7 +202,7 @@ CORRECT = {
             -torch.log_softmax(logits[:, :-1], -1).gather(-1, ids[:, 1:, None]).mean()
         ),
     ],
-    "ch11.top_k_routing": [_gates_masked_softmax, lambda logits, k: _gates(logits.float(), k)],
+    "ch11.top_k_routing": [lambda logits, k: _gates(logits.float(), k)],
 }
 
 
@@ -339,3 +339,55 @@ WRONG["ch11.top_k_routing"] += [  # k = 2 kept from the example
         "is wrong",
     ),
 ]
+
+
+# Wrong answers from the ninth session's audit: overflow on large scores, ties (both passed before).
+
+
+def _naive_softmax(x):
+    e = torch.exp(x)
+    return e / e.sum(-1, keepdim=True)
+
+
+def _loss_exp_over_sum(logits, ids):
+    p = _naive_softmax(logits[:, :-1])
+    return -torch.log(p.gather(-1, ids[:, 1:, None])).mean()
+
+
+def _gates_exp_over_sum(logits, k):
+    p = _naive_softmax(logits)
+    top = p.topk(k, -1)
+    g = torch.zeros_like(p).scatter(-1, top.indices, top.values)
+    return g / g.sum(-1, keepdim=True)
+
+
+def _gates_threshold(logits, k):  # every expert >= the k-th probability: all of them on ties
+    p = logits.softmax(-1)
+    g = torch.where(p >= p.topk(k, -1).values[..., -1:], p, torch.zeros_like(p))
+    return g / g.sum(-1, keepdim=True)
+
+
+WRONG["ch11.causal_lm_loss"] += [
+    (_loss_exp_over_sum, "overflows"),
+    (
+        lambda l, i: -torch.log(torch.softmax(l[:, :-1], -1)).gather(-1, i[:, 1:, None]).mean(),
+        "log(0)",
+    ),
+]
+WRONG["ch11.top_k_routing"] += [
+    (_gates_exp_over_sum, "overflows"),
+    (_gates_threshold, "tied"),
+    (_gates_masked_softmax, "tied"),
+]
+
+
+def _t5_overwrites_words(words, spans):  # replaces the spans in the caller's list
+    parts = []
+    for k in range(len(spans) - 1, -1, -1):
+        a, b = spans[k]
+        parts.insert(0, [f"<extra_id_{k}>"] + words[a:b])
+        words[a:b] = [f"<extra_id_{k}>"]
+    return words, [w for p in parts for w in p] + [f"<extra_id_{len(spans)}>"]
+
+
+WRONG["ch11.t5_span_corruption"] += [(_t5_overwrites_words, "in place")]

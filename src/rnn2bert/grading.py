@@ -235,6 +235,8 @@ def serve(namespace: dict, inbox: str, outbox: str) -> None:
 
     import torch
 
+    from .exercises.core import snapshot
+
     inbox_p, outbox_p = Path(inbox), Path(outbox)
     (outbox_p / READY_FILE).write_text("", encoding="utf-8")
     n = 0
@@ -252,7 +254,7 @@ def serve(namespace: dict, inbox: str, outbox: str) -> None:
         else:
             try:
                 value = fn(*args, **kwargs)
-                given = [a for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)]
+                given = [snapshot(a) for a in (*args, *kwargs.values())]
                 reply = ("ok", _sendable(value), given)  # the inputs after the call, too
             except NotImplementedError:
                 reply = ("not implemented",)
@@ -426,7 +428,13 @@ class Channel:
     def call(self, name: str, args: tuple, kwargs: dict):
         import torch
 
-        from .exercises.core import StudentError, changed_in_place, describe, same_values
+        from .exercises.core import (
+            StudentError,
+            changed_in_place,
+            describe,
+            same_snapshot,
+            snapshot,
+        )
 
         n, self.n = self.n, self.n + 1
         tmp = self.inbox / f"{n}.tmp"
@@ -452,10 +460,10 @@ class Channel:
             if len(reply) == 3:  # the inputs after the call: one the function overwrote fails
                 named = [(f"argument {i + 1}", a) for i, a in enumerate(args)]
                 named += list(kwargs.items())
-                given = [(n, a) for n, a in named if isinstance(a, torch.Tensor)]
                 after = reply[2] if isinstance(reply[2], (list, tuple)) else []
-                for (where, a), b in zip(given, after, strict=False):
-                    if isinstance(b, torch.Tensor) and not same_values(a, b):
+                for (where, a), b in zip(named, after, strict=False):
+                    kept = snapshot(a)
+                    if kept is not None and not same_snapshot(kept, b):
                         raise changed_in_place(where, called)
             return reply[1]
         if kind == "not implemented":

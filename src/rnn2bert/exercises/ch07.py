@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from ..transformer import EncoderLayer
-from .core import compare, exercise, generator, predictions, require_integer_ids
+from .core import compare, exercise, generator, predictions, require_graph, require_integer_ids
 
 
 def _x(*shape: int, seed: int = 7, hidden: bool = False) -> torch.Tensor:
@@ -31,6 +31,8 @@ def check_layer_norm(layer_norm, hidden: bool = False) -> None:
             _x(6, 3, seed=8, hidden=True),
             _x(2, 4, seed=10, hidden=True) * 0.003 - 20,
         ]
+    # ... and in float32, where the variance as E[x²] - E[x]² cancels to noise (or below 0)
+    cases.append((_x(4, 6, seed=11, hidden=hidden) * 0.01 + 10).float())
     for x in cases:
         mean = x.mean(-1, keepdim=True)
         var = x.var(-1, keepdim=True, unbiased=False)
@@ -106,6 +108,19 @@ def check_layer_norm(layer_norm, hidden: bool = False) -> None:
                     "no_epsilon",
                 ),
                 (
+                    lambda: (
+                        (x - mean) / torch.sqrt((x * x).mean(-1, keepdim=True) - mean**2 + 1e-5)
+                        if x.dtype == torch.float32
+                        else None
+                    ),
+                    "In float32 the variance as E[x²] − E[x]² loses its digits when the mean is "
+                    "large and the spread small (two large, nearly equal numbers subtracted; the "
+                    "result can even fall below 0). Compute it as the mean of (x − μ)².",
+                    "在 float32 中，均值大而离散度小时，用 E[x²] − E[x]² 计算方差会丢掉有效数字"
+                    "（两个很大且几乎相等的数相减，结果甚至会小于 0）。应计算 (x − μ)² 的均值。",
+                    "variance_cancels",
+                ),
+                (
                     lambda: (x - mean) / (var + 1e-5),
                     "You divided by the variance; divide by its square root, √(σ² + ε).",
                     "你除以了方差；应除以它的平方根 √(σ² + ε)。",
@@ -120,7 +135,9 @@ def check_pre_ln(pre_ln, hidden: bool = False) -> None:
     shapes = [(2, 5, 6), (3, 4), (1, 2, 3, 8)] if not hidden else [(3, 2, 5), (4, 7), (2, 1, 3, 4)]
     for n, shape in enumerate(shapes):
         x = _x(*shape, seed=8 + n, hidden=hidden)
-        d = shape[-1]
+        if n == 0:
+            x[..., -1, :] = 0.0  # a padded position: a row without variance, where LayerNorm's ε
+        d = shape[-1]  # keeps the output finite
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(n + (30 if hidden else 0))
             f = nn.Sequential(nn.Linear(d, d), nn.Tanh()).double()
@@ -128,8 +145,8 @@ def check_pre_ln(pre_ln, hidden: bool = False) -> None:
             with torch.no_grad():
                 norm.weight.uniform_(0.5, 1.5)
                 norm.bias.uniform_(-0.5, 0.5)
+        got = pre_ln(x, f, norm)
         with torch.no_grad():
-            got = pre_ln(x, f, norm)
             compare(
                 got,
                 x + f(norm(x)),
@@ -179,6 +196,7 @@ def check_pre_ln(pre_ln, hidden: bool = False) -> None:
                     ),
                 ],
             )
+        require_graph(got, "the output")
 
 
 @exercise("ch07.feed_forward", "The position-wise feed-forward network", "逐位置前馈网络")
@@ -200,7 +218,9 @@ def check_feed_forward(feed_forward, hidden: bool = False) -> None:
             torch.randn(d_ff, d, generator=g, dtype=torch.float64),
             torch.randn(d, generator=g, dtype=torch.float64),
         )
-        got = feed_forward(x, W_1, b_1, W_2, b_2)
+        # weights that require gradients, as a layer's do: the output must keep its graph
+        got = feed_forward(x, *(w.requires_grad_() for w in (W_1, b_1, W_2, b_2)))
+        W_1, b_1, W_2, b_2 = (w.detach() for w in (W_1, b_1, W_2, b_2))
         hidden_layer = x @ W_1 + b_1
         compare(
             got,
@@ -251,6 +271,7 @@ def check_feed_forward(feed_forward, hidden: bool = False) -> None:
                 ),
             ],
         )
+        require_graph(got, "FFN(x)")
 
 
 @exercise("ch07.shift_right", "Teacher forcing: the decoder input", "教师强制：解码器的输入")

@@ -15,6 +15,7 @@ from .core import (
     exercise,
     generator,
     predictions,
+    require_graph,
     require_integer_ids,
 )
 
@@ -56,6 +57,7 @@ VOCAB = {
     "re",
     "rea",
     "##ad",  # "read": the longest first piece "rea" leads nowhere, and WordPiece does not go back
+    "transformer",  # a piece of 11 characters: a search capped at 8 or 10 does not find it
 }
 WORDS = [
     "playing",
@@ -69,6 +71,7 @@ WORDS = [
     "u",
     "x",
     "read",
+    "transformers",
 ]
 # the hidden run's vocabulary and words: "run" also exists without "##", "##un" only after a start
 HIDDEN_VOCAB = {
@@ -99,6 +102,7 @@ HIDDEN_VOCAB = {
     "##nx",  # "rununx": run ##un then x fails; going back (run ##u ##nx) is not WordPiece
     "##wanted",  # long pieces and a long word: a search capped at a few characters fails
     "##running",
+    "understanding",
 }
 HIDDEN_WORDS = [
     "running",
@@ -114,6 +118,7 @@ HIDDEN_WORDS = [
     "sun",
     "jumprun",  # "##run" is not in the vocabulary, "run" is: no "##" is not a fallback
     "jumprunning",
+    "understandings",
 ]
 MAX_LOOKUPS = 10_000
 
@@ -375,7 +380,7 @@ def check_segment_ids(segment_ids, hidden: bool = False) -> None:
                 ),
             ],
         )
-        require_integer_ids(got, name, allow_bool=True)
+        require_integer_ids(got, name)
 
 
 # ---- ch08.input_embedding ---------------------------------------------------------------------
@@ -416,8 +421,11 @@ def check_input_embedding(input_embedding, hidden: bool = False) -> None:
         with torch.no_grad():
             layer_norm.weight.copy_(torch.rand(H, generator=g, dtype=torch.float64) + 0.5)
             layer_norm.bias.copy_(torch.randn(H, generator=g, dtype=torch.float64))
-            L = input_ids.shape[1]
-            got = input_embedding(input_ids, token_type_ids, word, segment, position, layer_norm)
+        L = input_ids.shape[1]
+        # tables that require gradients, as nn.Embedding's weights do: the output keeps its graph
+        tables = (t.clone().requires_grad_() for t in (word, segment, position))
+        got = input_embedding(input_ids, token_type_ids, *tables, layer_norm)
+        with torch.no_grad():
             tok, seg, pos = word[input_ids], segment[token_type_ids], position[:L]
             compare(
                 got,
@@ -487,6 +495,7 @@ def check_input_embedding(input_embedding, hidden: bool = False) -> None:
                     ),
                 ],
             )
+        require_graph(got, "the input embedding")
 
 
 # ---- ch08.count_parameters --------------------------------------------------------------------

@@ -194,7 +194,7 @@ def check_apply_80_10_10(apply_80_10_10, hidden: bool = False) -> None:
                 ],
             ],
         )
-        require_integer_ids(got, "the model input", allow_bool=False)
+        require_integer_ids(got, "the model input")
 
 
 @exercise("ch09.nsp_labels", "Next-sentence labels", "下一句预测的标签")

@@ -6,7 +6,17 @@ import torch
 import torch.nn.functional as F
 
 from ..masks import causal_mask, prefix_mask
-from .core import Mistake, boolean, compare, describe, exercise, generator, pair
+from .core import (
+    Mistake,
+    as_tensor,
+    boolean,
+    compare,
+    describe,
+    exercise,
+    generator,
+    pair,
+    require_finite,
+)
 
 
 @exercise("ch11.prefix_mask", "UniLM's sequence-to-sequence mask", "UniLM 的序列到序列掩码")
@@ -321,16 +331,22 @@ def check_t5_span_corruption(answer, hidden: bool = False) -> None:
 @exercise("ch11.causal_lm_loss", "The causal LM loss and its shift", "因果语言模型的损失与错位")
 def check_causal_lm_loss(answer, hidden: bool = False) -> None:
     shapes = [(2, 7, 11), (1, 2, 5), (3, 4, 3)] if not hidden else [(3, 5, 8), (1, 3, 4), (2, 9, 6)]
-    for n, (B, L, V) in enumerate(shapes):
+    # the last case in float32 with large logits (gaps above 100): a softmax written as exp / sum
+    # overflows, and log(softmax) meets log(0); F.cross_entropy (log-sum-exp) stays finite
+    for n, (B, L, V) in enumerate([*shapes, (2, 5, 7)]):
+        large = n == len(shapes)
         g = (
             torch.Generator().manual_seed(12)
             if n == 0 and not hidden
             else generator(12 + n, hidden)
         )
-        logits = torch.randn(B, L, V, generator=g, dtype=torch.float64) * 2
+        logits = torch.randn(B, L, V, generator=g, dtype=torch.float64) * (60 if large else 2)
+        logits = logits.float() if large else logits
         ids = torch.randint(0, V, (B, L), generator=g)
         want = F.cross_entropy(logits[:, :-1].flatten(0, 1), ids[:, 1:].flatten())
         got = answer(logits, ids)
+        if large:
+            require_finite(got, "loss")
         per_token = F.cross_entropy(
             logits[:, :-1].flatten(0, 1), ids[:, 1:].flatten(), reduction="none"
         )
@@ -411,13 +427,16 @@ def check_top_k_routing(answer, hidden: bool = False) -> None:
         if not hidden
         else [((5, 6), 2), ((3, 4), 1), ((2, 5), 5), ((7, 7), 3)]
     )
-    for n, (shape, k) in enumerate(cases):
+    # the last case in float32 with large logits: a softmax written as exp / sum gives NaN
+    for n, (shape, k) in enumerate([*cases, ((5, 6), 2)]):
+        large = n == len(cases)
         g = (
             torch.Generator().manual_seed(13)
             if n == 0 and not hidden
             else generator(13 + n, hidden)
         )
-        logits = torch.randn(*shape, generator=g, dtype=torch.float64) * 1.5
+        logits = torch.randn(*shape, generator=g, dtype=torch.float64) * (100 if large else 1.5)
+        logits = logits.float() if large else logits
 
         def keep(p, largest=True, renormalise=True):
             top = p.topk(k, dim=-1, largest=largest)
@@ -426,6 +445,8 @@ def check_top_k_routing(answer, hidden: bool = False) -> None:
 
         probs = logits.softmax(-1)
         got = answer(logits, k)
+        if large:
+            require_finite(got, "gates")
         compare(
             got,
             keep(probs),
@@ -482,3 +503,36 @@ def check_top_k_routing(answer, hidden: bool = False) -> None:
                 ),
             ],
         )
+    _check_ties(answer, hidden)
+
+
+def _check_ties(answer, hidden: bool) -> None:
+    """Tied scores (an all-zero router, as at initialisation; three experts level at the top):
+    still exactly k experts per token, each with weight 1/k, chosen among the tied leaders."""
+    k, tied = (
+        (2, torch.zeros(3, 6, dtype=torch.float64))
+        if not hidden
+        else (
+            3,
+            torch.zeros(2, 7, dtype=torch.float64),
+        )
+    )
+    tied[1, : k + 1] = 1.0  # row 1: k + 1 leaders tied for k places
+    gates = as_tensor(answer(tied.clone(), k), "gates")
+    if gates.shape != tied.shape:
+        return  # the shape is checked, with its message, on the cases above
+    for g_row, t_row in zip(gates, tied, strict=True):
+        chosen = g_row != 0
+        leaders = t_row == t_row.max()
+        if int(chosen.sum()) != k or not bool((chosen <= leaders).all()):
+            raise Mistake(
+                f"With tied scores (router logits {describe(t_row)}, k={k}) your gates keep "
+                f"{int(chosen.sum())} experts: keep exactly k per token, among the highest, "
+                "however the ties fall (torch.topk does; a test such as p >= the k-th largest "
+                "keeps every tied expert).",
+                f"得分相同时（路由 logits 为 {describe(t_row)}，k={k}），你的门控保留了 "
+                f"{int(chosen.sum())} 个专家：每个词元必须恰好保留 k 个得分最高的专家，不论并列"
+                "如何（torch.topk 就是这样；p >= 第 k 大的值 这类判断会保留所有并列的专家）。",
+                "ties_keep_more_than_k",
+            )
+        compare(g_row[chosen], torch.full((k,), 1.0 / k, dtype=torch.float64), "gates")

@@ -116,19 +116,59 @@ def exercise(id: str, title_en: str, title_zh: str):
 
 
 def _copy_argument(x: Any) -> Any:
-    if isinstance(x, torch.Tensor):
-        return x.detach().clone()
+    if isinstance(x, torch.Tensor):  # a weight given with requires_grad keeps it
+        return x.detach().clone().requires_grad_(x.requires_grad and x.is_floating_point())
     if isinstance(x, torch.nn.Module):  # a module given to the student (f, norm) is a copy too
         try:
             return copy.deepcopy(x)
         except Exception:
             return x
-    if isinstance(x, (list, dict, tuple)):
+    if isinstance(x, (list, dict, tuple, set)):
         try:
             return copy.deepcopy(x)
         except Exception:
             return x
     return x
+
+
+def snapshot(x: Any) -> Any:
+    """What an argument holds, to compare after the call (a function may overwrite a tensor, a
+    list of words, a vocabulary set): tensors cloned, containers as plain lists and dicts (a set
+    as the sorted reprs of its items), plain values as they are; None for anything else. Only
+    plain types and tensors, so the grader's kernel can send it back (``torch.load``,
+    ``weights_only``)."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().clone()
+    if isinstance(x, (list, tuple)):
+        return [snapshot(v) for v in x]
+    if isinstance(x, dict):
+        return {repr(k): snapshot(v) for k, v in x.items()}
+    if isinstance(x, (set, frozenset)):
+        return sorted(repr(v) for v in x)
+    if x is None or isinstance(x, (bool, int, float, str)):
+        return x
+    return None
+
+
+def same_snapshot(a: Any, b: Any) -> bool:
+    """``snapshot`` before and after the call hold the same values."""
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        return isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and same_values(a, b)
+    if isinstance(a, list) or isinstance(b, list):
+        return (
+            isinstance(a, list)
+            and isinstance(b, list)
+            and len(a) == len(b)
+            and all(same_snapshot(x, y) for x, y in zip(a, b, strict=True))
+        )
+    if isinstance(a, dict) or isinstance(b, dict):
+        return (
+            isinstance(a, dict)
+            and isinstance(b, dict)
+            and a.keys() == b.keys()
+            and all(same_snapshot(a[k], b[k]) for k in a)
+        )
+    return a == b or (a != a and b != b)  # NaN == NaN here
 
 
 def describe(x: Any, limit: int = 8) -> str:
@@ -247,7 +287,7 @@ class Student:
         args = tuple(_copy_argument(a) for a in args)
         kwargs = {k: _copy_argument(v) for k, v in kwargs.items()}
         given = [(f"argument {i + 1}", a) for i, a in enumerate(args)] + list(kwargs.items())
-        before = [(name, a, a.detach().clone()) for name, a in given if isinstance(a, torch.Tensor)]
+        before = [(name, a, snapshot(a)) for name, a in given]
         self.last_call = ", ".join(
             [describe(a) for a in args] + [f"{k}={describe(v)}" for k, v in kwargs.items()]
         )
@@ -292,8 +332,8 @@ class Student:
                 f"{self.last_call}。",
                 "raised_exception",
             ) from None
-        for name, tensor, kept in before:
-            if not same_values(tensor, kept):
+        for name, value, kept in before:
+            if not same_snapshot(snapshot(value), kept):
                 raise changed_in_place(name, self.last_call)
         if result is None:
             raise Mistake(
@@ -626,15 +666,58 @@ def boolean(x: Any, name: str) -> torch.Tensor:
     return t
 
 
+def require_graph(got: Any, name: str) -> None:
+    """Raise a ``Mistake`` when a layer's output (its inputs and weights require gradients) is
+    cut off from autograd: training could not update the weights through it."""
+    if isinstance(got, torch.Tensor) and got.requires_grad:
+        return
+    raise Mistake(
+        f"The values of {name} are right, but it carries no gradient (requires_grad is False): "
+        "it was computed under torch.no_grad(), or through .detach(), .numpy(), .tolist() or a "
+        "new torch.tensor(...). A layer's output must stay in the autograd graph, or training "
+        "cannot update the weights: compute it with torch operations on the tensors and modules "
+        "you are given.",
+        f"{name} 的数值对了，但它不带梯度（requires_grad 为 False）：它是在 torch.no_grad() "
+        "下算的，或者经过了 .detach()、.numpy()、.tolist() 或新建的 torch.tensor(...)。"
+        "层的输出必须留在自动求导的计算图里，否则训练无法更新权重：请直接用 torch 运算处理"
+        "给定的张量和模块。",
+        "no_gradient",
+    )
+
+
+def require_finite(got: Any, name: str) -> None:
+    """Raise a ``Mistake`` when ``got`` has NaN or inf where the true value is finite (a check's
+    large-input case): the sign of an exponential that overflowed, as in a softmax written as
+    ``exp(s) / exp(s).sum()`` (float32's exp overflows above 88.7) or a ``log`` of a probability
+    that underflowed to 0."""
+    try:
+        t = torch.as_tensor(got if not isinstance(got, (tuple, list)) else got[0]).double()
+    except (TypeError, ValueError, RuntimeError, IndexError):
+        return
+    if not torch.isfinite(t).all():
+        raise Mistake(
+            f"With large scores (float32, above 100) {name} has NaN or inf, where the true "
+            "value is finite: exp(s) overflows to inf above 88.7, and inf / inf is NaN (or a "
+            "probability underflows to 0, and log(0) = -inf). Subtract each row's maximum before "
+            "exp (softmax does not change), or use torch.softmax / torch.log_softmax / "
+            "F.cross_entropy, which do.",
+            f"得分很大时（float32，超过 100），{name} 出现了 NaN 或 inf，而真实值是有限的：exp(s) "
+            "超过 88.7 就溢出为 inf，inf / inf 得 NaN（或者概率下溢为 0，log(0) = -inf）。"
+            "请在 exp 之前减去每行的最大值（softmax 不变），或者使用 torch.softmax、"
+            "torch.log_softmax、F.cross_entropy，它们都这样做了。",
+            "overflow",
+        )
+
+
 def changed_in_place(name: str, call: str) -> Mistake:
     """The mistake of a function that overwrote a tensor it was given."""
     return Mistake(
         f"Your function changed its input in place ({name}, called with {call}): the caller "
-        "still needs it (a target that is also the labels, the original ids). Work on a copy "
-        "(`x.clone()`) or build a new tensor.",
+        "still needs it (a target that is also the labels, the original ids, the vocabulary). "
+        "Work on a copy (`x.clone()`, `list(words)`) or build a new tensor or list.",
         f"你的函数原地修改了它的输入（{name}，输入为 {call}）：调用者还要用它"
-        "（例如同时作为标签的目标序列、原始编号）。请在副本（`x.clone()`）上修改，"
-        "或者构造一个新的张量。",
+        "（例如同时作为标签的目标序列、原始编号、词表）。请在副本（`x.clone()`、`list(words)`）上"
+        "修改，或者构造一个新的张量或列表。",
         "changed_input_in_place",
     )
 
@@ -648,14 +731,12 @@ def same_values(a: torch.Tensor, b: torch.Tensor) -> bool:
     return bool(torch.equal(a, b))
 
 
-def require_integer_ids(
-    got: Any, name: str, *, loss: bool = False, allow_bool: bool = False
-) -> None:
+def require_integer_ids(got: Any, name: str, *, loss: bool = False) -> None:
     """Raise a ``Mistake`` when ids or labels have the right values in the wrong type.
 
-    An embedding lookup (``nn.Embedding``, ``W[ids]``) takes integer indices, not floats (nor
-    bools, unless ``allow_bool``); ``F.cross_entropy`` takes class ids as int64 (``loss=True``:
-    int32 labels raise there too). A list of Python ints is fine: ``torch.tensor`` makes it int64.
+    An embedding lookup (``nn.Embedding``) takes int64 or int32 indices: not floats, bools, nor
+    the small integer types (uint8 wraps ids above 255); ``F.cross_entropy`` takes class ids as
+    int64 only (``loss=True``). A list of Python ints is fine: ``torch.tensor`` makes it int64.
     """
     if not isinstance(got, torch.Tensor) and hasattr(got, "dtype") and hasattr(got, "shape"):
         try:  # a NumPy array
@@ -665,10 +746,10 @@ def require_integer_ids(
     if isinstance(got, torch.Tensor):
         dtype = got.dtype
         if dtype == torch.bool:
-            kind = None if allow_bool and not loss else "bool"
+            kind = "bool"
         elif dtype.is_floating_point or dtype.is_complex:
             kind = "float"
-        elif loss and dtype != torch.int64:
+        elif dtype not in ((torch.int64,) if loss else (torch.int64, torch.int32)):
             kind = str(dtype).replace("torch.", "")
         else:
             kind = None
@@ -677,7 +758,7 @@ def require_integer_ids(
         while flat and isinstance(flat[0], (list, tuple)):
             flat = [v for row in flat for v in row]
         if any(isinstance(v, bool) for v in flat):
-            kind = None if allow_bool and not loss else "bool"
+            kind = "bool"
         elif any(isinstance(v, float) for v in flat):
             kind = "float"
         else:
@@ -696,10 +777,10 @@ def require_integer_ids(
         )
     raise Mistake(
         f"The values of {name} are right, but they are {kind}: they index an embedding table, "
-        "which needs integer ids; build them from ints (e.g. torch.full(..., dtype=torch.long)) "
-        "or convert with .long().",
-        f"{name} 的数值对了，但类型是 {kind}：它们要用来查嵌入表，必须是整数编号；"
-        "请用整数构造（例如 torch.full(..., dtype=torch.long)），或用 .long() 转换。",
+        "which takes int64 (or int32) ids; build them from ints (e.g. torch.full(..., "
+        "dtype=torch.long)) or convert with .long().",
+        f"{name} 的数值对了，但类型是 {kind}：它们要用来查嵌入表，嵌入表只接受 int64（或 int32）"
+        "编号；请用整数构造（例如 torch.full(..., dtype=torch.long)），或用 .long() 转换。",
         "not_integer_ids",
     )
 
