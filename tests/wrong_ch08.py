@@ -121,13 +121,17 @@ CORRECT = {
 # Wrong answers from a stress test with answers the checks had not seen (issue 17).
 
 
-def _greedy(shortest_end=1, longest_end=0, fallback=False):
-    """WordPiece with the ends tried from len(word) + longest_end down to start + shortest_end."""
+def _greedy(shortest_end=1, longest_end=0, fallback=False, longest_piece=None):
+    """WordPiece with the ends tried from len(word) + longest_end (or start + longest_piece, a
+    capped search) down to start + shortest_end."""
 
     def wordpiece(word, vocab):
         pieces, start = [], 0
         while start < len(word):
-            for end in range(len(word) + longest_end, start + shortest_end - 1, -1):
+            top = len(word) + longest_end
+            if longest_piece is not None:
+                top = min(len(word), start + longest_piece)
+            for end in range(top, start + shortest_end - 1, -1):
                 piece = word[start:end] if start == 0 else "##" + word[start:end]
                 if piece in vocab:
                     break
@@ -238,26 +242,9 @@ WRONG["ch08.segment_ids"] += [  # nn.Embedding takes int64 or int32 indices only
 ]
 
 
-def _wordpiece_capped(longest):  # candidate pieces of at most `longest` characters
-    def wordpiece(word, vocab):
-        pieces, start = [], 0
-        while start < len(word):
-            for end in range(min(len(word), start + longest), start, -1):
-                piece = word[start:end] if start == 0 else "##" + word[start:end]
-                if piece in vocab:
-                    break
-            else:
-                return ["[UNK]"]
-            pieces.append(piece)
-            start = end
-        return pieces
-
-    return wordpiece
-
-
 def _wordpiece_adds_unk(word, vocab):  # changes the caller's vocabulary
     vocab.add("[UNK]")
-    return _wordpiece_capped(100)(word, vocab)
+    return _wordpiece(word, vocab)
 
 
 def _embedding_no_grad(input_ids, token_type_ids, word, segment, position, layer_norm):
@@ -267,8 +254,8 @@ def _embedding_no_grad(input_ids, token_type_ids, word, segment, position, layer
 
 
 WRONG["ch08.wordpiece"] += [
-    (_wordpiece_capped(8), "expected"),
-    (_wordpiece_capped(10), "expected"),
+    (_greedy(longest_piece=8), "expected"),
+    (_greedy(longest_piece=10), "expected"),
     (_wordpiece_adds_unk, "in place"),
 ]
 WRONG["ch08.input_embedding"] += [(_embedding_no_grad, "no gradient")]
