@@ -6,7 +6,7 @@
 #   make execute    re-run every chapter and solution notebook in place
 #   make exercises  regenerate exercises/ from solutions/
 #   make serve      serve _build/html on http://localhost:8000
-#   make pretrain   pretrain the tiny English and Chinese BERTs into checkpoints/ (torchrun, DDP; ~2.8 h on 2 cores: measured s/step x steps)
+#   make pretrain   pretrain the tiny English and Chinese BERTs into checkpoints/ (torchrun, DDP, bf16 where the CPU has it; ~2.5 h on 2 cores, timed)
 #   make bench      measure: site build, notebook times, attention, BERT step vs Hugging Face -> bench/results.md
 #   make diagrams   redraw the architecture diagrams chapters/{en,zh}/diagrams/*.svg
 #   make slides     reveal.js slides of every chapter, both languages, offline, into _build/slides

@@ -17,6 +17,7 @@ from rnn2bert.training import (
     TrainConfig,
     autocast,
     best_precision,
+    cpu_has_bf16,
     linear_schedule,
     parameter_groups,
     shard,
@@ -128,7 +129,18 @@ def test_bf16_autocast_close_to_fp32():
     for a, b in zip(fp32, bf16, strict=True):
         assert b.dtype == torch.float32  # cross-entropy runs in fp32 under autocast
         torch.testing.assert_close(b, a, rtol=2e-2, atol=2e-2)
-    assert best_precision("cpu") in ("bf16", "fp32")
+
+
+def test_bf16_is_chosen_where_the_cpu_has_bf16_units():
+    """The CPU's own flags decide: AVX512-BF16 or AMX-BF16 listed -> bf16 (PyTorch moved the
+    checks from torch._C._cpu to torch.cpu; reading only the old place gave fp32 everywhere)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.exists():
+        pytest.skip("no /proc/cpuinfo")
+    flags = set(cpuinfo.read_text().split())
+    has_units = bool({"avx512_bf16", "amx_bf16"} & flags)
+    assert cpu_has_bf16() == has_units
+    assert best_precision("cpu") == ("bf16" if has_units else "fp32")
 
 
 def test_accumulating_micro_batches_equals_their_mean_gradient():

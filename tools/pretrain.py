@@ -1,6 +1,6 @@
 """Pretrain the book's tiny English and Chinese BERTs · 预训练本书的英文、中文小 BERT。
 
-    make pretrain             # both languages side by side, one process per core (~2.8 h on 2 cores)
+    make pretrain             # both languages side by side, one process per core (~2.5 h on 2 cores)
     torchrun --standalone --nproc_per_node=2 tools/pretrain.py --lang en   # one language, 2 ranks
     python tools/pretrain.py --lang zh --steps 200 --continue-steps 0 --out /tmp/ck  # a short run:
                                                     # stage 1 only (stages 2-3 add 12,000 steps)
@@ -87,23 +87,17 @@ CONTINUE_WARMUP = 300  # steps
 CONTINUE_LR = 5e-4
 # Stage 3: stage 2 again, a warm restart (Loshchilov & Hutter 2017, SGDR): a fresh optimizer, the
 # same warm-up, peak and linear decay, a new order of the pairs. At the end of stage 2 the accuracy
-# was still rising by about a point per 1,000 steps. The committed checkpoints ran stage 3 on the
-# committed stage-2 models (commit 85eafeb), resumed: English 61 min on one quiet core, Chinese 47
-# min on 2 threads. Chinese, which learns more slowly (30.1 % at [MASK] after stage 2, English
-# 33.0 %), gets 1,500 more steps: with 6,000 it ended at 34.7 %, with 7,500 at 35.5 %.
+# was still rising by about a point per 1,000 steps. Chinese, which learns more slowly, gets 1,500
+# more steps than English.
 # How long `make pretrain` takes on this 2-core machine (the two languages side by side, 1 rank and
-# 1 thread each), from the step rates of that very setting (bench/pretrain_timing.json: 4 December
-# 2026, a quiet machine: stages 1 and 2 of 500 steps each, both languages at once): stage 1 0.73
-# s/step (English) and 0.68 (Chinese), stage 2 0.67 and 0.65 s/step (stage 3 has its shapes), plus
-# about a minute for the data and the final evaluation. For the recipe's steps: English 3,500 x
-# 0.73 + 10,500 x 0.67 s = 2.7 h, Chinese 3,500 x 0.68 + 12,000 x 0.65 s = 2.8 h. So about 2.8 h,
-# above the 2.5 h the recipe was meant to fit. The step is already at the limit of this model here
-# (0.42x Hugging Face's, bench/results.md; torch.compile gained under 3 %, and 93 % of the
-# positions are real tokens, so unpadding has little to gain); fitting 2.5 h means about 2,000
-# fewer Chinese steps, which the 35 % target cannot spare. The whole recipe has not been timed in
-# one run: a run started that day, with the site being built and tests running beside it, went at
-# 0.83 s/step in stage 1, a seventh slower than above.
-RESTART_STEPS = {"en": 6000, "zh": 7500}
+# 1 thread each, bf16 autocast): timed end to end on 4 December 2026 from a clean state, with light
+# work beside it (tests, nice 19): English 137 min, Chinese 150 min, so 2.5 h
+# (bench/pretrain_timing.json). The first edition's checkpoints trained in fp32: the bf16 check
+# looked in torch._C._cpu, where PyTorch 2.13 no longer has it. There a step took 0.73 s (64
+# tokens) and 0.67 s (128 tokens), and a recipe 3,000 steps shorter took about 2.8 h; under bf16
+# autocast a step takes 0.67x its fp32 time on one core (interleaved, 128 tokens), which paid for
+# the longer stage 3 (English 6,000 -> 7,500 steps, Chinese 7,500 -> 9,000).
+RESTART_STEPS = {"en": 7500, "zh": 9000}
 EVAL_PAIRS = 2000
 EVAL_EVERY = 250
 MODEL = dict(

@@ -42,9 +42,10 @@ LossFn = Callable[[nn.Module, Batch], "torch.Tensor | tuple[torch.Tensor, ...]"]
 def cpu_has_bf16() -> bool:
     """True when this CPU multiplies bf16 matrices natively (AVX512-BF16 or AMX): there, bf16
     autocast is several times faster than fp32. Elsewhere bf16 is emulated and slower."""
-    cpu = getattr(torch._C, "_cpu", None)
     checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-    return bool(cpu) and any(getattr(cpu, name, lambda: False)() for name in checks)
+    # torch.cpu has the checks in recent PyTorch (2.13 here); torch._C._cpu had them in older ones
+    modules = [m for m in (getattr(torch, "cpu", None), getattr(torch._C, "_cpu", None)) if m]
+    return any(getattr(m, name, lambda: False)() for m in modules for name in checks)
 
 
 def best_precision(device: torch.device | str = "cpu") -> str:
