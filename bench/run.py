@@ -626,7 +626,8 @@ def write_markdown(results: dict) -> str:
                   f"Config: {', '.join(f'{k} {v}' for k, v in s['config'].items() if k != 'dropout')}; {s['batch']}. "
                   f"Forward, backward, gradient clipping and AdamW, MLM + NSP, training mode, {s['threads']} threads, "
                   f"{s['pairs']} interleaved rounds. The book's step runs in its default precision on this machine "
-                  f"({s['book_precision']}: bf16 only where the CPU has bf16 units); Hugging Face's is timed in fp32 and "
+                  f"(here {s['book_precision']}: bf16 autocast where the CPU has bf16 units, else fp32); Hugging Face's "
+                  "is timed in fp32 and "
                   "under bf16 autocast, and the faster of the two is its best.", "",
                   "| dropout | book | HF fp32 | HF bf16 autocast | HF's best | **book / HF's best** | book tokens/s |",
                   "|---|---|---|---|---|---|---|"]
