@@ -167,3 +167,40 @@ WRONG["ch05.merge_heads"] += [  # .view on the transposed heads: fails on contig
     (lambda t: t.transpose(1, 2).view(t.shape[0], t.shape[2], -1), "view size is not compatible"),
 ]
 WRONG["ch05.multi_head_attention"] += [(_mha_exp_over_sum, "overflows")]
+
+
+# The outputs must keep their gradient (tenth session): the last case's input carries one.
+
+
+def _split_loop(x, h):  # a Python loop over the heads stays in the graph
+    d_k = x.shape[-1] // h
+    return torch.stack([x[..., i * d_k : (i + 1) * d_k] for i in range(h)], 1)
+
+
+def _merge_into(t):  # writing into a new tensor stays in the graph too (CopySlices)
+    B, h, L, d_k = t.shape
+    out = t.new_zeros(B, L, h * d_k)
+    for i in range(h):
+        out[..., i * d_k : (i + 1) * d_k] = t[:, i]
+    return out
+
+
+def _split_no_grad(x, h):
+    with torch.no_grad():
+        return x.view(x.shape[0], x.shape[1], h, -1).transpose(1, 2)
+
+
+WRONG["ch05.split_heads"] += [
+    (lambda x, h: x.detach().view(x.shape[0], x.shape[1], h, -1).transpose(1, 2), "no gradient"),
+    (_split_no_grad, "no gradient"),
+]
+WRONG["ch05.merge_heads"] += [
+    (
+        lambda t: torch.tensor(
+            t.transpose(1, 2).reshape(t.shape[0], t.shape[2], -1).tolist(), dtype=t.dtype
+        ),
+        "no gradient",
+    ),
+]
+CORRECT["ch05.split_heads"] += [_split_loop]
+CORRECT["ch05.merge_heads"] += [_merge_into]

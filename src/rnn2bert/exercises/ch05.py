@@ -8,7 +8,7 @@ import math
 import torch
 
 from ..attention import MultiHeadAttention
-from .core import compare, exercise, generator, predictions, require_finite
+from .core import compare, exercise, generator, predictions, require_finite, require_graph
 
 B, L, D, H = 2, 5, 12, 3  # d_k = 4
 # (B, L, d_model, h) of the public and the hidden runs: L, h and d_k differ within each shape
@@ -29,103 +29,123 @@ def _split(x: torch.Tensor, h: int) -> torch.Tensor:
 
 @exercise("ch05.split_heads", "Split d_model into heads", "把 d_model 拆成多个头")
 def check_split_heads(split_heads, hidden: bool = False) -> None:
-    for n, (b, length, d, h) in enumerate(SHAPES if not hidden else HIDDEN_SHAPES):
+    shapes = SHAPES if not hidden else HIDDEN_SHAPES
+    for n, (b, length, d, h) in enumerate(shapes):
         x = _x(5 + 10 * n, (b, length, d), hidden)
         d_k = d // h
-        compare(
-            split_heads(x, h),
-            _split(x, h),
-            "heads",
-            wrong=[
-                (
-                    lambda: x.reshape(b, h, length, d_k),
-                    "You reshaped straight to (B, h, L, d_k): that cuts the *sequence* into "
-                    "pieces. Reshape to (B, L, h, d_k) first, then swap the L and h axes.",
-                    "你直接 reshape 成了 (B, h, L, d_k)：这会把*序列*切成几段。应先 reshape 成 (B, "
-                    "L, h, d_k)，再交换 L 与 h 两个维度。",
-                    "reshaped_straight",
-                ),
-                (
-                    lambda: x.view(b, length, d_k, h).permute(0, 3, 1, 2),
-                    "Each head must get a contiguous block of d_k features "
-                    "(head 0: features 0 … d_k−1); yours takes every h-th feature.",
-                    "每个头应得到连续的 d_k 个特征（第 0 个头：特征 0 … d_k−1）；你取的是每隔 h "
-                    "个的特征。",
-                    "interleaved_features",
-                ),
-            ],
-            shape_hints=[
-                (
-                    (b, length, h, d_k),
-                    "Shape (B, L, h, d_k): now move the head axis in front of the sequence axis, "
-                    "(B, h, L, d_k).",
-                    "形状是 (B, L, h, d_k)：还要把头的维度移到序列维度前面，得到 (B, h, L, d_k)。",
-                    "head_axis_not_moved",
-                ),
-                (
-                    (b, h, d_k, length),
-                    "Shape (B, h, d_k, L): the sequence axis comes before the features, (B, h, L, "
-                    "d_k).",
-                    "形状是 (B, h, d_k, L)：序列维度应在特征之前，(B, h, L, d_k)。",
-                    "wrong_permutation",
-                ),
-                (
-                    (b, d_k, length, h),
-                    "Shape (B, d_k, L, h): the head axis goes second and d_k last, (B, h, L, d_k).",
-                    "形状是 (B, d_k, L, h)：头的维度应在第二位，d_k 在最后，(B, h, L, d_k)。",
-                    "wrong_permutation",
-                ),
-            ],
-        )
+        last = n == len(shapes) - 1
+        got = split_heads(x.requires_grad_(last), h)  # the last input comes from a layer
+        with torch.no_grad():
+            _check_split(got, x, b, length, h, d_k)
+        if last:
+            require_graph(got, "the heads")
+
+
+def _check_split(got, x, b, length, h, d_k) -> None:
+    compare(
+        got,
+        _split(x, h),
+        "heads",
+        wrong=[
+            (
+                lambda: x.reshape(b, h, length, d_k),
+                "You reshaped straight to (B, h, L, d_k): that cuts the *sequence* into "
+                "pieces. Reshape to (B, L, h, d_k) first, then swap the L and h axes.",
+                "你直接 reshape 成了 (B, h, L, d_k)：这会把*序列*切成几段。应先 reshape 成 (B, "
+                "L, h, d_k)，再交换 L 与 h 两个维度。",
+                "reshaped_straight",
+            ),
+            (
+                lambda: x.view(b, length, d_k, h).permute(0, 3, 1, 2),
+                "Each head must get a contiguous block of d_k features "
+                "(head 0: features 0 … d_k−1); yours takes every h-th feature.",
+                "每个头应得到连续的 d_k 个特征（第 0 个头：特征 0 … d_k−1）；你取的是每隔 h "
+                "个的特征。",
+                "interleaved_features",
+            ),
+        ],
+        shape_hints=[
+            (
+                (b, length, h, d_k),
+                "Shape (B, L, h, d_k): now move the head axis in front of the sequence axis, "
+                "(B, h, L, d_k).",
+                "形状是 (B, L, h, d_k)：还要把头的维度移到序列维度前面，得到 (B, h, L, d_k)。",
+                "head_axis_not_moved",
+            ),
+            (
+                (b, h, d_k, length),
+                "Shape (B, h, d_k, L): the sequence axis comes before the features, (B, h, L, "
+                "d_k).",
+                "形状是 (B, h, d_k, L)：序列维度应在特征之前，(B, h, L, d_k)。",
+                "wrong_permutation",
+            ),
+            (
+                (b, d_k, length, h),
+                "Shape (B, d_k, L, h): the head axis goes second and d_k last, (B, h, L, d_k).",
+                "形状是 (B, d_k, L, h)：头的维度应在第二位，d_k 在最后，(B, h, L, d_k)。",
+                "wrong_permutation",
+            ),
+        ],
+    )
 
 
 @exercise("ch05.merge_heads", "Concatenate the heads again", "把各个头重新拼接起来")
 def check_merge_heads(merge_heads, hidden: bool = False) -> None:
-    for n, (b, length, d, h) in enumerate(SHAPES if not hidden else HIDDEN_SHAPES):
-        heads = _split(_x(6 + 10 * n, (b, length, d), hidden), h)
+    shapes = SHAPES if not hidden else HIDDEN_SHAPES
+    for n, (b, length, d, h) in enumerate(shapes):
+        last = n == len(shapes) - 1  # the last heads come from a layer: they carry a gradient
+        heads = _split(_x(6 + 10 * n, (b, length, d), hidden).requires_grad_(last), h)
         if n % 2 == 0:  # as attention hands them over (weights @ V): contiguous, where .view fails
             heads = heads.contiguous()
-        want = heads.transpose(1, 2).reshape(b, length, d)
-        compare(
-            merge_heads(heads),
-            want,
-            "merged",
-            wrong=[
-                (
-                    lambda: heads.reshape(b, length, d),
-                    "You reshaped (B, h, L, d_k) straight to (B, L, d_model): that mixes "
-                    "tokens. Swap h and L back first (transpose(1, 2)), then reshape.",
-                    "你把 (B, h, L, d_k) 直接 reshape 成了 (B, L, d_model)："
-                    "这会把不同词元混在一起。应先换回 h 与 L(transpose(1, 2))，再 reshape。",
-                    "reshaped_straight",
-                ),
-                (
-                    lambda: heads.permute(0, 2, 3, 1).reshape(b, length, d),
-                    "The features come out interleaved (feature j of every "
-                    "head, then j + 1): move the head axis next to the sequence axis, (B, L, h, "
-                    "d_k), so each head's d_k features "
-                    "stay together.",
-                    "特征被交错排列了（每个头的第 j 个特征放在一起）："
-                    "应把头的维度移到序列维度之后，"
-                    "得到 (B, L, h, d_k)，让每个头的 d_k 个特征连在一起。",
-                    "interleaved_heads",
-                ),
-            ],
-            shape_hints=[
-                (
-                    (b, length, h, d // h),
-                    "Shape (B, L, h, d_k): now reshape to (B, L, h·d_k), the heads side by side.",
-                    "形状是 (B, L, h, d_k)：还要 reshape 成 (B, L, h·d_k)，把各个头并排放在一起。",
-                    "not_reshaped",
-                ),
-                (
-                    (b, length, d // h),
-                    "You averaged (or summed) the heads: concatenate them, (B, L, h·d_k).",
-                    "你把各个头平均（或求和）了：应把它们拼接起来，(B, L, h·d_k)。",
-                    "averaged_heads",
-                ),
-            ],
-        )
+        got = merge_heads(heads)
+        with torch.no_grad():
+            _check_merge(got, heads, b, length, d, h)
+        if last:
+            require_graph(got, "the merged heads")
+
+
+def _check_merge(got, heads, b, length, d, h) -> None:
+    want = heads.transpose(1, 2).reshape(b, length, d)
+    compare(
+        got,
+        want,
+        "merged",
+        wrong=[
+            (
+                lambda: heads.reshape(b, length, d),
+                "You reshaped (B, h, L, d_k) straight to (B, L, d_model): that mixes "
+                "tokens. Swap h and L back first (transpose(1, 2)), then reshape.",
+                "你把 (B, h, L, d_k) 直接 reshape 成了 (B, L, d_model)："
+                "这会把不同词元混在一起。应先换回 h 与 L(transpose(1, 2))，再 reshape。",
+                "reshaped_straight",
+            ),
+            (
+                lambda: heads.permute(0, 2, 3, 1).reshape(b, length, d),
+                "The features come out interleaved (feature j of every "
+                "head, then j + 1): move the head axis next to the sequence axis, (B, L, h, "
+                "d_k), so each head's d_k features "
+                "stay together.",
+                "特征被交错排列了（每个头的第 j 个特征放在一起）："
+                "应把头的维度移到序列维度之后，"
+                "得到 (B, L, h, d_k)，让每个头的 d_k 个特征连在一起。",
+                "interleaved_heads",
+            ),
+        ],
+        shape_hints=[
+            (
+                (b, length, h, d // h),
+                "Shape (B, L, h, d_k): now reshape to (B, L, h·d_k), the heads side by side.",
+                "形状是 (B, L, h, d_k)：还要 reshape 成 (B, L, h·d_k)，把各个头并排放在一起。",
+                "not_reshaped",
+            ),
+            (
+                (b, length, d // h),
+                "You averaged (or summed) the heads: concatenate them, (B, L, h·d_k).",
+                "你把各个头平均（或求和）了：应把它们拼接起来，(B, L, h·d_k)。",
+                "averaged_heads",
+            ),
+        ],
+    )
 
 
 def _mha(x, W_q, W_k, W_v, W_o, h, scale, project=True, dim=-1, split=_split, merge=None):

@@ -668,8 +668,10 @@ def boolean(x: Any, name: str) -> torch.Tensor:
 
 def require_graph(got: Any, name: str) -> None:
     """Raise a ``Mistake`` when a layer's output (its inputs and weights require gradients) is
-    cut off from autograd: training could not update the weights through it."""
-    if isinstance(got, torch.Tensor) and got.requires_grad:
+    cut off from autograd: training could not update the weights through it. A view taken under
+    ``torch.no_grad()`` still says ``requires_grad``, but has no ``grad_fn``: no gradient reaches
+    its input, so the check asks for both."""
+    if isinstance(got, torch.Tensor) and got.requires_grad and got.grad_fn is not None:
         return
     raise Mistake(
         f"The values of {name} are right, but it carries no gradient (requires_grad is False): "
