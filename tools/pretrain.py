@@ -91,8 +91,9 @@ CONTINUE_LR = 5e-4
 # more steps than English.
 # How long `make pretrain` takes on this 2-core machine (the two languages side by side, 1 rank and
 # 1 thread each, bf16 autocast): timed end to end on 4 December 2026 from a clean state, with light
-# work beside it (tests, nice 19): English 137 min, Chinese 150 min, so 2.5 h
-# (bench/pretrain_timing.json). The first edition's checkpoints trained in fp32: the bf16 check
+# work beside it (tests, nice 19; a CI run at the end): English 137 min, Chinese 150 min, so 2.5 h
+# (bench/pretrain_timing.json). The step rates of a quiet machine (500 + 500 steps of each
+# language side by side, same file) project 128 and 137 min. The first edition's checkpoints trained in fp32: the bf16 check
 # looked in torch._C._cpu, where PyTorch 2.13 no longer has it. There a step took 0.73 s (64
 # tokens) and 0.67 s (128 tokens), and a recipe 3,000 steps shorter took about 2.8 h; under bf16
 # autocast a step takes 0.67x its fp32 time on one core (interleaved, 128 tokens), which paid for
