@@ -51,8 +51,8 @@ def _entity_scores(gold, predicted, typed=True, tokens=False):
         else:
             g, p = _entities(g, typed), _entities(p, typed)
         right, n_pred, n_gold = right + len(g & p), n_pred + len(p), n_gold + len(g)
-    precision, recall = right / n_pred, right / n_gold
-    return precision, recall, 2 * precision * recall / (precision + recall)
+    precision, recall = right / max(n_pred, 1), right / max(n_gold, 1)
+    return precision, recall, 2 * precision * recall / max(precision + recall, 1e-12)
 
 
 def _f1_pooled(gold, predicted):
@@ -330,4 +330,37 @@ WRONG["ch10.majority_accuracy"] += [  # the majority of train + test: it peeks a
         lambda tr, te: float((te == torch.bincount(torch.cat([tr, te])).argmax()).float().mean()),
         "returned 0.8, expected 0.2",
     ),
+]
+
+
+# The tenth session's audit: an F1 that divides by zero when nothing is predicted (or nothing is
+# right), and a span search among the top-k starts and ends only (Hugging Face's n_best).
+
+
+def _f1_no_guard(gold, predicted):
+    right = n_pred = n_gold = 0
+    for g, p in zip(gold, predicted, strict=True):
+        g, p = _entities(g), _entities(p)
+        right, n_pred, n_gold = right + len(g & p), n_pred + len(p), n_gold + len(g)
+    precision, recall = right / n_pred, right / n_gold
+    return 2 * precision * recall / (precision + recall)
+
+
+def _span_top_k(k):
+    def best_span(start_logits, end_logits, max_len):
+        best = None
+        for i in start_logits.topk(min(k, len(start_logits))).indices.tolist():
+            for j in end_logits.topk(min(k, len(end_logits))).indices.tolist():
+                score = start_logits[i] + end_logits[j]
+                if j >= i and j - i < max_len and (best is None or score > best[0]):
+                    best = (score, i, j)
+        return (best[1], best[2]) if best else (0, 0)
+
+    return best_span
+
+
+WRONG["ch10.entity_f1"] += [(_f1_no_guard, "ZeroDivisionError")]
+WRONG["ch10.best_span"] += [
+    (_span_top_k(3), "best_span returned"),
+    (_span_top_k(5), "best_span returned"),
 ]

@@ -256,6 +256,9 @@ def check_best_span(fn, hidden: bool = False) -> None:
         # max_len = 1 where a two- or three-token span would score more (a max_len of 3 kept
         # from the example, or an off-by-one, shows)
         ([2.0, -1.0, 0.0, 0.5], [0.0, 1.0, 3.5, 0.2], 1),
+        # the best allowed span starts at the 7th-best start: a search among the top-k starts
+        # and ends only (Hugging Face's n_best post-processing) misses it
+        ([4.0] * 6 + [0.0, 0.0, 1.0, 0.0], [-9.0] * 6 + [0.0, 0.0, 0.0, 6.0], 2),
     ]
     if hidden:
         rows = [
@@ -269,6 +272,7 @@ def check_best_span(fn, hidden: bool = False) -> None:
             ([-3.0, -1.2, -2.0, -2.5, -4.0], [-2.0, -3.5, -1.1, -2.2, -1.0], 1),
             ([-36.0, -31.0, -33.5, -30.0], [-34.0, -32.5, -30.5, -35.0], 2),
             ([1.5, -2.0, 0.0, 0.0, 0.3], [0.0, 0.5, 4.0, 0.1, 0.0], 1),
+            ([3.0] * 5 + [0.5, 0.4, 0.0, 0.0], [-8.0] * 6 + [0.0, 0.0, 5.0], 3),
         ]
     answers, no_answer = [], None
     for s_list, e_list, max_len in rows:
@@ -523,6 +527,13 @@ HIDDEN_ENTITY_CASES = [
 ]
 
 
+# Checked once the cases above pass: F1 is 0 when nothing is predicted (the all-O tagger of an
+# untrained model, chapter 10's majority baseline) or nothing predicted is right; not a division
+# by zero.
+NOTHING_RIGHT = ([["B-PER", "I-PER", "O"], ["O", "B-LOC"]], [["O", "O", "O"], ["O", "O"]])
+HIDDEN_NOTHING_RIGHT = ([["B-ORG", "O", "B-PER"], ["O", "O"]], [["O", "B-LOC", "O"], ["O", "O"]])
+
+
 @exercise("ch10.entity_f1", "Entity-level F1", "实体级 F1")
 def check_entity_f1(fn, hidden: bool = False) -> None:
     cases = ENTITY_CASES if not hidden else HIDDEN_ENTITY_CASES
@@ -532,6 +543,15 @@ def check_entity_f1(fn, hidden: bool = False) -> None:
     ]
     want = [entity_f1(gold, pred)["f1"] for gold, pred in cases]
     if all(math.isclose(a, b, abs_tol=1e-6) for a, b in zip(got, want, strict=True)):
+        gold, pred = NOTHING_RIGHT if not hidden else HIDDEN_NOTHING_RIGHT
+        if not math.isclose(number(fn(gold, pred), "entity F1"), 0.0, abs_tol=1e-9):
+            raise Mistake(
+                "When nothing predicted is right (here: the prediction has no entity, or none "
+                "that matches), the entity F1 is 0.",
+                "没有一个预测的实体是对的（这里：预测中没有实体，或者没有一个与标准答案相符）时，"
+                "实体级 F1 为 0。",
+                "nothing_right",
+            )
         return
     mistakes = [
         (
