@@ -232,6 +232,19 @@ def test_not_attempted_is_not_a_failure(capsys):
     assert capsys.readouterr().out.count("not attempted yet") == len(REGISTRY)
 
 
+def test_pytorch_not_implemented_is_an_error_not_a_stub(capsys):
+    """PyTorch raises NotImplementedError, with a message, for an op a dtype lacks; that is the
+    student's code failing, not the stub's bare ``raise NotImplementedError``."""
+
+    def integer_softmax(x):
+        return torch.softmax(x.long(), -1)  # "... not implemented for 'Long'"
+
+    with pytest.raises(AssertionError, match="not implemented for 'Long'"):
+        check("ch02.softmax", integer_softmax)
+    assert RESULTS["ch02.softmax"] == "failed"
+    assert "not attempted" not in capsys.readouterr().out
+
+
 def test_unknown_exercise_lists_the_known_ones():
     with pytest.raises(KeyError, match="ch02.softmax"):
         check("ch02.nope", lambda: None)

@@ -223,6 +223,19 @@ def _sendable(x, depth: int = 0):
     return x
 
 
+def _raised_reply(e: BaseException) -> tuple:
+    """What the student's code raised, and the line of the notebook it was raised on."""
+    import traceback
+
+    frames = [
+        f
+        for f in traceback.extract_tb(e.__traceback__)
+        if f.filename.startswith("/tmp/ipykernel") or f.filename.startswith("<ipython")
+    ]
+    where = f" (line {frames[-1].lineno}: {(frames[-1].line or '').strip()})" if frames else ""
+    return ("raised", type(e).__name__, str(e)[:500], where)
+
+
 def serve(namespace: dict, inbox: str, outbox: str) -> None:
     """Run in the notebook's kernel after the student's cells: answer the judge's calls.
 
@@ -231,7 +244,6 @@ def serve(namespace: dict, inbox: str, outbox: str) -> None:
     where)``, ``("missing", name)`` or ``("not implemented",)``) until ``inbox/done`` appears.
     Nothing here is trusted by the judge: it only reads the values back.
     """
-    import traceback
 
     import torch
 
@@ -256,20 +268,11 @@ def serve(namespace: dict, inbox: str, outbox: str) -> None:
                 value = fn(*args, **kwargs)
                 given = [snapshot(a) for a in (*args, *kwargs.values())]
                 reply = ("ok", _sendable(value), given)  # the inputs after the call, too
-            except NotImplementedError:
-                reply = ("not implemented",)
+            except NotImplementedError as e:
+                # the bare stub's; PyTorch's carry a message ("... not implemented for 'Long'")
+                reply = _raised_reply(e) if e.args else ("not implemented",)
             except BaseException as e:  # noqa: BLE001 - everything the student's code raises goes back
-                frames = [
-                    f
-                    for f in traceback.extract_tb(e.__traceback__)
-                    if f.filename.startswith("/tmp/ipykernel") or f.filename.startswith("<ipython")
-                ]
-                where = (
-                    f" (line {frames[-1].lineno}: {(frames[-1].line or '').strip()})"
-                    if frames
-                    else ""
-                )
-                reply = ("raised", type(e).__name__, str(e)[:500], where)
+                reply = _raised_reply(e)
         tmp = outbox_p / f"{n}.tmp"
         try:
             torch.save(reply, tmp)

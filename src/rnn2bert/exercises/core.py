@@ -283,6 +283,17 @@ class Student:
         self.time_limit = TIME_LIMIT_S if time_limit is None else time_limit
         self.last_call = ""
 
+    def raised(self, e: BaseException) -> StudentError:
+        """The error that names what the student's code raised, where, and on which inputs."""
+        text = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
+        return StudentError(
+            f"Your function raised {type(e).__name__}{': ' + text if text else ''}{_where(e)}, "
+            f"when called with {self.last_call}.",
+            f"你的函数抛出了 {type(e).__name__}{'：' + text if text else ''}{_where(e)}，输入为 "
+            f"{self.last_call}。",
+            "raised_exception",
+        )
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         args = tuple(_copy_argument(a) for a in args)
         kwargs = {k: _copy_argument(v) for k, v in kwargs.items()}
@@ -302,8 +313,12 @@ class Student:
                 "是不是有一个停不下来的循环？",
                 "time_limit",
             ) from None
-        except NotImplementedError:
-            raise NotAttempted from None
+        except NotImplementedError as e:
+            if not e.args:  # the stub's bare `raise NotImplementedError`
+                raise NotAttempted from None
+            raise self.raised(
+                e
+            ) from None  # PyTorch's, with a message: "... not implemented for 'Long'"
         except Mistake:
             raise
         except RecursionError:
@@ -323,15 +338,7 @@ class Student:
         except KeyboardInterrupt:
             raise  # the person at the keyboard stopped it
         except BaseException as e:  # Exception, and the odd BaseException a student may raise
-            where = _where(e)
-            text = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
-            raise StudentError(
-                f"Your function raised {type(e).__name__}{': ' + text if text else ''}{where}, "
-                f"when called with {self.last_call}.",
-                f"你的函数抛出了 {type(e).__name__}{'：' + text if text else ''}{where}，输入为 "
-                f"{self.last_call}。",
-                "raised_exception",
-            ) from None
+            raise self.raised(e) from None
         for name, value, kept in before:
             if not same_snapshot(snapshot(value), kept):
                 raise changed_in_place(name, self.last_call)
