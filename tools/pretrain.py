@@ -93,11 +93,11 @@ CONTINUE_LR = 5e-4
 # 1 thread each, bf16 autocast): timed end to end on 4 December 2026 from a clean state, with light
 # work beside it (tests, nice 19; a CI run at the end): English 137 min, Chinese 150 min, so 2.5 h
 # (bench/pretrain_timing.json). The step rates of a quiet machine (500 + 500 steps of each
-# language side by side, same file) project 128 and 137 min. The first edition's checkpoints trained in fp32: the bf16 check
-# looked in torch._C._cpu, where PyTorch 2.13 no longer has it. There a step took 0.73 s (64
-# tokens) and 0.67 s (128 tokens), and a recipe 3,000 steps shorter took about 2.8 h; under bf16
-# autocast a step takes 0.67x its fp32 time on one core (interleaved, 128 tokens), which paid for
-# the longer stage 3 (English 6,000 -> 7,500 steps, Chinese 7,500 -> 9,000).
+# language side by side, same file) project 128 and 137 min. The first edition's checkpoints
+# trained in fp32: the bf16 check looked in torch._C._cpu, where PyTorch 2.13 no longer has it.
+# There a step took 0.73 s (64 tokens) and 0.67 s (128 tokens), and a recipe 3,000 steps shorter
+# took about 2.8 h; under bf16 autocast a step takes 0.67x its fp32 time on one core (interleaved,
+# 128 tokens), which paid for the longer stage 3 (English 6,000 -> 7,500, Chinese 7,500 -> 9,000).
 RESTART_STEPS = {"en": 7500, "zh": 9000}
 EVAL_PAIRS = 2000
 EVAL_EVERY = 250

@@ -244,7 +244,6 @@ def serve(namespace: dict, inbox: str, outbox: str) -> None:
     where)``, ``("missing", name)`` or ``("not implemented",)``) until ``inbox/done`` appears.
     Nothing here is trusted by the judge: it only reads the values back.
     """
-
     import torch
 
     from .exercises.core import snapshot
