@@ -79,3 +79,25 @@ def test_committed_card_answers_every_example(tool, lang, tmp_path):
     card = (ROOT / "checkpoints" / lang / "README.md").read_text(encoding="utf-8")
     assert (folder / "README.md").read_text(encoding="utf-8") == card
     assert card.count(" | ✓ | ") + card.count(" | ✗ | ") == len(tool.EXAMPLES[lang])
+
+
+def test_plain_words(tool):
+    assert tool.plain_words("To be, or not to be: that is the question.", "en") == (
+        "to be or not to be that is the question"
+    )
+    assert tool.plain_words("all the world's a stage,", "en") == "all the world's a stage"
+    assert tool.plain_words("诸葛亮出师北伐。", "zh") == "诸葛亮出师北伐"
+
+
+def test_in_training_text_finds_whole_lines_only(tool):
+    """Genesis 1 is in the training split, word for word, case and punctuation aside; a line
+    with one word changed is not, nor is half a word."""
+    found = tool.in_training_text(
+        "en",
+        [
+            "in the beginning god created the heaven and the earth",
+            "In the beginning God created the heaven and the moon.",
+            "in the beginning god created the heaven and the ear",
+        ],
+    )
+    assert found == [True, False, False]

@@ -36,6 +36,7 @@ import collections
 import functools
 import itertools
 import json
+import re
 import time
 from pathlib import Path
 
@@ -572,12 +573,32 @@ def finish(
 
 
 def fill_in_the_blanks(model, tokenizer, lang: str) -> list[tuple]:
-    """``(text, expected, top 5, hit)`` for each of the card's examples ``EXAMPLES[lang]``."""
+    """``(text, expected, top 5, hit, seen)`` for each of the card's examples ``EXAMPLES[lang]``;
+    ``seen``: the sentence, blank filled, is in the training text (``in_training_text``)."""
+    filled = [text.replace("[MASK]", expected) for text, expected in EXAMPLES[lang]]
     examples = []
-    for text, expected in EXAMPLES[lang]:
+    for (text, expected), seen in zip(EXAMPLES[lang], in_training_text(lang, filled), strict=True):
         top = fill_mask(model, tokenizer, text, top_k=5)[0]
-        examples.append((text, expected, top, expected in [t for t, _ in top]))
+        examples.append((text, expected, top, expected in [t for t, _ in top], seen))
     return examples
+
+
+def plain_words(text: str, lang: str) -> str:
+    """``text`` lowercased without punctuation: words joined by one space (English), characters
+    run together (Chinese). "To be, or not to be: that" -> "to be or not to be that"."""
+    words = re.findall(r"[^\W_]+(?:'[^\W_]+)*", text.lower())
+    return " ".join(words) if lang == "en" else "".join(words)
+
+
+def in_training_text(lang: str, sentences: list[str]) -> list[bool]:
+    """Whether each sentence occurs word for word, case and punctuation aside, inside one document
+    of the training split (its segments joined)."""
+    sep = " " if lang == "en" else ""
+    text = "\n".join(
+        sep + sep.join(plain_words(s, lang) for s in doc) + sep
+        for _, doc in documents(lang, "train")
+    )
+    return [sep + plain_words(s, lang) + sep in text for s in sentences]
 
 
 def rewrite_card(lang: str, folder: Path) -> None:
@@ -655,13 +676,36 @@ def stage_three(r: dict) -> str:
     )
 
 
+def seen_in_training(examples: list, r: dict) -> str:
+    """The card's note on which examples the model read while pretraining."""
+    n, hits = len(examples), sum(e[3] for e in examples)
+    seen = sum(e[4] for e in examples)
+    if not seen:
+        return (
+            f"None of these {n} sentences occurs word for word in the training text (case and punctuation\n"
+            "aside): the ✓s are blanks filled in sentences the model never read as such."
+        )
+    note = (
+        f"{seen} of these {n} sentences occur word for word in the training text (case and punctuation\n"
+        "aside); a ✓ on one of them shows what was learned, not how the model generalises."
+    )
+    missed = sum(e[4] and not e[3] for e in examples)
+    if missed:
+        passes = round(r["train_tokens_seen"] / r["train_tokens"])
+        note += (
+            f" {missed} of the\n{n - hits} misses are among them: lines of the text that pretraining passed over "
+            f"about {passes} times,\nwhich the model did not retain."
+        )
+    return note
+
+
 def model_card(lang: str, r: dict, examples: list) -> str:
     t, b = r["test"], r["baselines"]
     rows = "\n".join(
-        f"| `{text}` | {expected} | {'✓' if hit else '✗'} | "
+        f"| `{text}` | {expected} | {'✓' if hit else '✗'} | {'yes' if seen else 'no'} | "
         + ", ".join(f"{tok} ({p:.2f})" for tok, p in top)
         + " |"
-        for text, expected, top, hit in examples
+        for text, expected, top, hit, seen in examples
     )
     config = ", ".join(f"{k}={v}" for k, v in MODEL.items())
     hits = sum(e[3] for e in examples)
@@ -745,11 +789,11 @@ The five most probable tokens for `[MASK]`; ✓ when the expected word is among 
         len(examples)
     }).
 
-| input | expected | top 5? | top 5 (probability) |
-|---|---|---|---|
+| input | expected | top 5? | in the training text? | top 5 (probability) |
+|---|---|---|---|---|
 {rows}
 
-Some of these sentences are in the training text: they show what was learned, not how it generalises.
+{seen_in_training(examples, r)}
 """
 
 
