@@ -309,10 +309,10 @@ class StepSetup:
         self.book_opt = pretraining_optimizer(self.book, lr=1e-4)
         self.hf_opt = pretraining_optimizer(self.hf, lr=1e-4)  # the same: HF Trainer's default is fused AdamW too
 
-    def book_step(self):
+    def book_step(self, precision: str = "auto"):
         from rnn2bert.pretraining import pretraining_step
 
-        pretraining_step(self.book, self.batch, self.book_opt)  # its default precision on this machine
+        pretraining_step(self.book, self.batch, self.book_opt, precision=precision)  # auto: this machine's best
 
     def hf_step(self, model=None, optimizer=None, bf16: bool = False):
         model, optimizer = model or self.hf, optimizer or self.hf_opt
@@ -351,19 +351,22 @@ def bench_step(args) -> dict:
     for dropout in (0.0, 0.1):
         setup = StepSetup(dropout)
         difference = check_same_loss(setup)
-        times = timed_pairs({"book": setup.book_step, "hf_fp32": setup.hf_step,
-                             "hf_bf16": lambda: setup.hf_step(bf16=True)}, args.pairs, warmup=2)
+        times = timed_pairs({"book": setup.book_step, "book_fp32": lambda: setup.book_step("fp32"),
+                             "hf_fp32": setup.hf_step, "hf_bf16": lambda: setup.hf_step(bf16=True)},
+                            args.pairs, warmup=2)
         hf_best = min(("hf_fp32", "hf_bf16"), key=lambda k: median(times[k]))
         r = ratio(times, "book", hf_best)
         labelled = int((setup.batch["labels"] != -100).sum())
         real = int(setup.batch["attention_mask"].sum())
         result["by_dropout"][str(dropout)] = {
-            "book_s": round(median(times["book"]), 4), "hf_fp32_s": round(median(times["hf_fp32"]), 4),
+            "book_s": round(median(times["book"]), 4), "book_fp32_s": round(median(times["book_fp32"]), 4),
+            "book_vs_fp32": round(ratio(times, "book", "book_fp32"), 3),
+            "hf_fp32_s": round(median(times["hf_fp32"]), 4),
             "hf_bf16_s": round(median(times["hf_bf16"]), 4), "hf_best": hf_best, "ratio": round(r, 3),
             "book_tokens_per_s": round(real / median(times["book"])),
             "same_loss_eval_abs_diff": difference, "hf_attn_implementation": setup.hf_attn,
             **{f"{k}_times_s": [round(t, 4) for t in v] for k, v in times.items()}}
-        log(f"step, dropout {dropout}: book {median(times['book']):.3f} s, HF fp32 {median(times['hf_fp32']):.3f} s, "
+        log(f"step, dropout {dropout}: book {median(times['book']):.3f} s (fp32 {median(times['book_fp32']):.3f} s), HF fp32 {median(times['hf_fp32']):.3f} s, "
             f"HF bf16 {median(times['hf_bf16']):.3f} s; ratio to HF's best ({hf_best}) {r:.3f}")
     main = result["by_dropout"]["0.0"]  # the book's pretraining recipe trains without dropout
     result.update(config={**STEP_CONFIG, "batch": BATCH, "length": LENGTH, "dropout": 0.0},
@@ -629,11 +632,13 @@ def write_markdown(results: dict) -> str:
                   f"(here {s['book_precision']}: bf16 autocast where the CPU has bf16 units, else fp32); Hugging Face's "
                   "is timed in fp32 and "
                   "under bf16 autocast, and the faster of the two is its best.", "",
-                  "| dropout | book | HF fp32 | HF bf16 autocast | HF's best | **book / HF's best** | book tokens/s |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| dropout | book | book in fp32 (book / fp32) | HF fp32 | HF bf16 autocast | HF's best "
+                  "| **book / HF's best** | book tokens/s |",
+                  "|---|---|---|---|---|---|---|---|"]
         for dropout, d in s["by_dropout"].items():
+            fp32 = f"{d['book_fp32_s']:.3f} s ({d['book_vs_fp32']:.2f}×)" if "book_fp32_s" in d else "–"
             lines.append(f"| {dropout}{' (the book recipe)' if dropout == '0.0' else ' (BERT default)'} | {d['book_s']:.3f} s | "
-                         f"{d['hf_fp32_s']:.3f} s | {d['hf_bf16_s']:.3f} s | {d['hf_best']} | **{d['ratio']:.3f}** | "
+                         f"{fp32} | {d['hf_fp32_s']:.3f} s | {d['hf_bf16_s']:.3f} s | {d['hf_best']} | **{d['ratio']:.3f}** | "
                          f"{d['book_tokens_per_s']:,} |")
         lines += ["", f"Goal: ≤ {s['goal']} for the book's pretraining recipe (dropout 0): "
                   f"{'met' if s['meets_goal'] else 'NOT met'} ({s['ratio']:.3f}). Book: {s['book_path']}. HF: {s['hf_path']}; "

@@ -91,14 +91,15 @@ CONTINUE_LR = 5e-4
 # was still rising by about a point per 1,000 steps. Chinese, which learns more slowly, gets 1,500
 # more steps than English.
 # How long `make pretrain` takes on this 2-core machine (the two languages side by side, 1 rank and
-# 1 thread each, bf16 autocast): timed end to end on 4 December 2026 from a clean state, with light
-# work beside it (tests, nice 19; a CI run at the end): English 137 min, Chinese 150 min, so 2.5 h
-# (bench/pretrain_timing.json). The step rates of a quiet machine (500 + 500 steps of each
-# language side by side, same file) project 128 and 137 min. The first edition's checkpoints
-# trained in fp32: the bf16 check looked in torch._C._cpu, where PyTorch 2.13 no longer has it.
+# 1 thread each, bf16 autocast), timed end to end from a clean state (bench/pretrain_timing.json):
+# 2 h 9 min on a quiet machine (English 122 min, Chinese 128 min), with weights identical bit for
+# bit to the committed ones; 2 h 30 min with tests and a CI run beside it. The first edition's
+# checkpoints trained in fp32: the bf16 check looked in torch._C._cpu, where PyTorch 2.13 no
+# longer has it.
 # There a step took 0.73 s (64 tokens) and 0.67 s (128 tokens), and a recipe 3,000 steps shorter
-# took about 2.8 h; under bf16 autocast a step takes 0.67x its fp32 time on one core (interleaved,
-# 128 tokens), which paid for the longer stage 3 (English 6,000 -> 7,500, Chinese 7,500 -> 9,000).
+# took about 2.8 h; under bf16 autocast a step takes about 0.7x its fp32 time (chapter 09, section
+# 9.9; bench/results.md), which paid for the longer stage 3 (English 6,000 -> 7,500, Chinese
+# 7,500 -> 9,000).
 RESTART_STEPS = {"en": 7500, "zh": 9000}
 EVAL_PAIRS = 2000
 EVAL_EVERY = 250
