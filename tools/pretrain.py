@@ -95,11 +95,10 @@ CONTINUE_LR = 5e-4
 # 2 h 9 min on a quiet machine (English 122 min, Chinese 128 min), with weights identical bit for
 # bit to the committed ones; 2 h 30 min with tests and a CI run beside it. The first edition's
 # checkpoints trained in fp32: the bf16 check looked in torch._C._cpu, where PyTorch 2.13 no
-# longer has it.
-# There a step took 0.73 s (64 tokens) and 0.67 s (128 tokens), and a recipe 3,000 steps shorter
-# took about 2.8 h; under bf16 autocast a step takes about 0.7x its fp32 time (chapter 09, section
-# 9.9; bench/results.md), which paid for the longer stage 3 (English 6,000 -> 7,500, Chinese
-# 7,500 -> 9,000).
+# longer has it. There a step took 0.73 s (64 tokens) and 0.67 s (128 tokens), and a recipe 3,000
+# steps shorter took about 2.8 h; under bf16 autocast a step takes about 0.7x its fp32 time
+# (chapter 09, section 9.9; bench/results.md), which paid for the longer stage 3 (English 6,000 ->
+# 7,500, Chinese 7,500 -> 9,000).
 RESTART_STEPS = {"en": 7500, "zh": 9000}
 EVAL_PAIRS = 2000
 EVAL_EVERY = 250
