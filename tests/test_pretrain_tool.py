@@ -101,3 +101,69 @@ def test_in_training_text_finds_whole_lines_only(tool):
         ],
     )
     assert found == [True, False, False]
+
+
+def test_blankable_positions(tool):
+    """English: whole words of letters that are one token and touch no apostrophe (not "un" of
+    "unto", nor "lord", "s", "o" or "er" of "lord's" and "o'er"); Chinese: CJK characters, not
+    punctuation or digits."""
+    tokens = ["the", "lord", "'", "s", "un", "##to", ",", "o", "'", "er", "god"]
+    assert tool.blankable(tokens, "en") == [0, 10]
+    assert tool.blankable(["诸", "葛", "亮", "，", "1", "##9"], "zh") == [0, 1, 2]
+
+
+def test_held_out_blanks_are_held_out_lines(tool):
+    """Seeded; each blank sits at a blankable position of a held-out line of the allowed
+    length, and the ids are that line's tokens."""
+    from rnn2bert.tokenizer import WordPieceTokenizer
+
+    folder = ROOT / "checkpoints" / "en"
+    tokenizer = WordPieceTokenizer.from_pretrained(folder)
+    blanks, texts = tool.held_out_blanks("en", tokenizer, folder / "vocab.txt", n=50)
+    again, _ = tool.held_out_blanks("en", tokenizer, folder / "vocab.txt", n=50)
+    assert blanks == again and len(blanks) == len(texts) == 50
+    lo, hi = tool.BLANK_LINE_TOKENS
+    test_lines = {s for _, doc in tool.documents("en", "test") for s in doc}
+    for (ids, i), text in zip(blanks, texts, strict=True):
+        assert text in test_lines and lo <= len(ids) <= hi
+        assert tokenizer.convert_tokens_to_ids(tokenizer.tokenize(text)) == ids
+        assert i in tool.blankable(tokenizer.convert_ids_to_tokens(ids), "en")
+
+
+def test_blank_scores_count_first_and_top_five(tool):
+    """A model that always ranks tokens 7, 6, 5, 4, 3 first, and bigram counts that put 20
+    between 10 and 11 and 7 before 12: top-1 and top-5 hits counted for each."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from rnn2bert.baselines import NeighbourModel
+    from rnn2bert.tokenizer import WordPieceTokenizer
+
+    tokenizer = WordPieceTokenizer.from_pretrained(ROOT / "checkpoints" / "en")
+    V = len(tokenizer.vocab)
+
+    class Fixed(torch.nn.Module):
+        def forward(self, input_ids, attention_mask=None, token_type_ids=None):
+            logits = torch.zeros(*input_ids.shape, V)
+            logits[..., 3:8] = torch.arange(1.0, 6.0)
+            return SimpleNamespace(prediction_logits=logits)
+
+    counts = torch.zeros(V, V)
+    counts[10, 20] = counts[20, 11] = counts[7, 12] = 100.0
+    blanks = [([10, 7, 11], 1), ([10, 5, 11], 1), ([10, 20, 11], 1), ([7, 12], 0)]
+    scores = tool.blank_scores(Fixed(), tokenizer, blanks, NeighbourModel(counts), size=3)
+    assert scores["model"] == {"top1": 2 / 4, "top5": 3 / 4}
+    assert scores["neighbours"]["top1"] == 2 / 4
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_card_reports_random_blanks(lang):
+    """The committed card and log carry the random held-out blanks, model and neighbours."""
+    folder = ROOT / "checkpoints" / lang
+    log = json.loads((folder / "training_log.json").read_text(encoding="utf-8"))
+    card = (folder / "README.md").read_text(encoding="utf-8")
+    b = log["random_blanks"]
+    assert b["lines"] > 1000 and 0 <= b["lines_in_training_text"] < b["lines"]
+    assert f"**{b['model']['top5']:.1%}**" in card
+    assert f"{b['neighbours']['top5']:.1%}" in card

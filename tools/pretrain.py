@@ -36,6 +36,7 @@ import collections
 import functools
 import itertools
 import json
+import random
 import re
 import time
 from pathlib import Path
@@ -161,6 +162,12 @@ EXAMPLES = {
         ("房间很干[MASK]，床也很舒服。", "净"),
     ],
 }
+
+
+# The card's random blanks: lines of the held-out split given alone, as the examples above are,
+# each with one word blanked at random: how the model fares on a blank nobody chose
+BLANK_LINES = 2000
+BLANK_LINE_TOKENS = (5, 30)  # the shortest and longest lines drawn, in tokens
 
 
 def say(message: str) -> None:
@@ -532,6 +539,7 @@ def finish(
         special_token_ids=special,
     )
     examples = fill_in_the_blanks(model, tokenizer, lang)
+    blanks = random_blanks(lang, model, tokenizer, folder, train["input_ids"])
     results = {
         "steps": steps,
         "lr": lr,
@@ -552,6 +560,7 @@ def finish(
         "parameters": count_parameters(model.config, pretraining_heads=True),
         "final_loss": sum(history["mlm_loss"][-100:]) / len(history["mlm_loss"][-100:]),
         "fill_mask_top5": sum(e[3] for e in examples) / len(examples),
+        "random_blanks": blanks,
         "train_tokens_seen": sum(history["tokens"]),
         "stage_steps": history.get("stage_steps", [steps]),
         "stage_minutes": [x / 60 for x in history.get("stage_seconds", [history["seconds"]])],
@@ -601,14 +610,112 @@ def in_training_text(lang: str, sentences: list[str]) -> list[bool]:
     return [sep + plain_words(s, lang) + sep in text for s in sentences]
 
 
+def blankable(tokens: list[str], lang: str) -> list[int]:
+    """The positions of ``tokens`` that can be a blank: English, a word of letters that is one
+    WordPiece token (no ``##`` piece after it) and touches no apostrophe ("lord's", "o'er");
+    Chinese, a CJK character."""
+    if lang == "zh":
+        return [i for i, t in enumerate(tokens) if len(t) == 1 and "\u4e00" <= t <= "\u9fff"]
+    after = [*tokens[1:], ""]
+    before = ["", *tokens[:-1]]
+    return [
+        i
+        for i, (t, b, a) in enumerate(zip(tokens, before, after, strict=True))
+        if t.isalpha() and not a.startswith("##") and "'" not in (a, b)
+    ]
+
+
+def held_out_blanks(
+    lang: str, tokenizer: WordPieceTokenizer, vocab_file: Path, n: int = BLANK_LINES
+) -> tuple[list[tuple[list[int], int]], list[str]]:
+    """``n`` lines of the held-out split drawn at random (seeded), each with one blank drawn at
+    random among its ``blankable`` positions: ``([(ids, i), ...], texts)``, ``ids`` the line's
+    token ids, ``i`` the blank's position in them. Lines of ``BLANK_LINE_TOKENS`` tokens."""
+    docs = [d for _, d in documents(lang, "test")]
+    lo, hi = BLANK_LINE_TOKENS
+    lines = []
+    for doc, doc_ids in zip(docs, encode_documents(vocab_file, docs), strict=True):
+        for text, ids in zip(doc, doc_ids, strict=True):
+            where = blankable(tokenizer.convert_ids_to_tokens(ids), lang)
+            if lo <= len(ids) <= hi and where:
+                lines.append((text, ids, where))
+    rng = random.Random(SEED)
+    drawn = rng.sample(lines, min(n, len(lines)))
+    return [(ids, rng.choice(where)) for _, ids, where in drawn], [t for t, _, _ in drawn]
+
+
+@torch.no_grad()
+def blank_scores(
+    model, tokenizer: WordPieceTokenizer, blanks: list, neighbour: NeighbourModel, size: int = 100
+) -> dict:
+    """Top-1 and top-5 accuracy at the blanks of ``held_out_blanks``, each line given alone
+    (``[CLS] line [SEP]``, its blank ``[MASK]``), as ``fill_mask`` gives the card's examples;
+    for the model and for the neighbours' bigram counts (``NeighbourModel``)."""
+    model.eval()
+    hits = {name: [0, 0] for name in ("model", "neighbours")}
+    for start in range(0, len(blanks), size):
+        part = blanks[start : start + size]
+        sequences = [
+            (
+                [tokenizer.cls_token_id, *ids[:i], tokenizer.mask_token_id, *ids[i + 1 :]]
+                + [tokenizer.sep_token_id],
+                [0] * (len(ids) + 2),
+            )
+            for ids, i in part
+        ]
+        batch = collate(sequences, pad_id=tokenizer.pad_token_id)
+        logits = model(
+            batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            token_type_ids=batch["token_type_ids"],
+        ).prediction_logits  # (B, L, V)
+        at = torch.tensor([i + 1 for _, i in part])  # after [CLS]
+        target = torch.tensor([ids[i] for ids, i in part])  # (B,)
+        left = torch.tensor([ids[i - 1] if i > 0 else -1 for ids, i in part])
+        right = torch.tensor([ids[i + 1] if i + 1 < len(ids) else -1 for ids, i in part])
+        guesses = {
+            "model": logits[torch.arange(len(part)), at],
+            "neighbours": neighbour.log_scores(left, right),
+        }
+        for name, scores in guesses.items():
+            top = scores.topk(5, dim=-1).indices  # (B, 5)
+            hits[name][0] += int((top[:, 0] == target).sum())
+            hits[name][1] += int((top == target[:, None]).any(-1).sum())
+    n = max(1, len(blanks))
+    return {name: {"top1": h1 / n, "top5": h5 / n} for name, (h1, h5) in hits.items()}
+
+
+def random_blanks(lang, model, tokenizer, folder: Path, train_ids: torch.Tensor) -> dict:
+    """The card's random blanks (``held_out_blanks``, ``blank_scores``), with how many of the
+    lines occur in the training text; ``train_ids`` the training pairs, for the bigram counts."""
+    blanks, texts = held_out_blanks(lang, tokenizer, folder / "vocab.txt")
+    special = sorted(tokenizer.all_special_ids)
+    neighbour = NeighbourModel(bigram_counts(train_ids, len(tokenizer.vocab), special))
+    return {
+        **blank_scores(model, tokenizer, blanks, neighbour),
+        "lines": len(blanks),
+        "lines_in_training_text": sum(in_training_text(lang, texts)),
+    }
+
+
+def training_pairs(lang: str, tokenizer: WordPieceTokenizer, vocab_file: Path) -> torch.Tensor:
+    """The training pairs' ``input_ids`` as ``train_language`` builds them (for ``rewrite_card``)."""
+    docs = documents(lang, "train")
+    ids = encode_documents(vocab_file, [d for _, d in docs])
+    return pair_examples(ids, [s for s, _ in docs], tokenizer, seed=SEED)[0]["input_ids"]
+
+
 def rewrite_card(lang: str, folder: Path) -> None:
     """The card (and the log's ``fill_mask_top5``) of the model saved in ``folder``, with the
     examples of ``EXAMPLES`` as they are now: for new examples, without training again."""
     log_file = folder / "training_log.json"
     log = json.loads(log_file.read_text(encoding="utf-8"))
     model = BertForPreTraining.from_pretrained(folder)
-    examples = fill_in_the_blanks(model, WordPieceTokenizer.from_pretrained(folder), lang)
+    tokenizer = WordPieceTokenizer.from_pretrained(folder)
+    examples = fill_in_the_blanks(model, tokenizer, lang)
     log["fill_mask_top5"] = sum(e[3] for e in examples) / len(examples)
+    train_ids = training_pairs(lang, tokenizer, folder / "vocab.txt")
+    log["random_blanks"] = random_blanks(lang, model, tokenizer, folder, train_ids)
     (folder / "README.md").write_text(model_card(lang, log, examples), encoding="utf-8")
     log_file.write_text(json.dumps(log) + "\n", encoding="utf-8")
     say(f"[{lang}] card rewritten 模型卡已重写: fill-mask top-5 {log['fill_mask_top5']:.0%}")
@@ -697,6 +804,32 @@ def seen_in_training(examples: list, r: dict) -> str:
             f"about {passes} times,\nwhich the model did not retain."
         )
     return note
+
+
+def random_blanks_note(lang: str, examples: list, r: dict) -> str:
+    """The card's section on blanks nobody chose (``random_blanks``), next to the examples'."""
+    b = r.get("random_blanks")
+    if not b:
+        return ""
+    lo, hi = BLANK_LINE_TOKENS
+    word = "a word that is one token" if lang == "en" else "a Chinese character"
+    n, hits = len(examples), sum(e[3] for e in examples)
+    m, nb = b["model"], b["neighbours"]
+    return f"""
+### Blanks nobody chose · 随机挖空
+
+A person chose the sentences above. For blanks nobody chose: {b["lines"]:,} lines of the
+held-out split drawn at random, of {lo} to {hi} tokens ({b["lines_in_training_text"]} of them
+also occur word for word in the training text), each given alone as above, with {word}
+blanked at random (seed {SEED}).
+
+| predictor | right first | right in the top 5 |
+|---|---|---|
+| **this model** | **{m["top1"]:.1%}** | **{m["top5"]:.1%}** |
+| neighbours: bigram counts, both sides | {nb["top1"]:.1%} | {nb["top5"]:.1%} |
+
+The chosen sentences above: {hits} of {n} right in the top 5 ({hits / n:.0%}).
+"""
 
 
 def model_card(lang: str, r: dict, examples: list) -> str:
@@ -794,7 +927,7 @@ The five most probable tokens for `[MASK]`; ✓ when the expected word is among 
 {rows}
 
 {seen_in_training(examples, r)}
-"""
+{random_blanks_note(lang, examples, r)}"""
 
 
 # -- command line ------------------------------------------------------------------------
