@@ -815,13 +815,17 @@ def random_blanks_note(lang: str, examples: list, r: dict) -> str:
     word = "a word that is one token" if lang == "en" else "a Chinese character"
     n, hits = len(examples), sum(e[3] for e in examples)
     m, nb = b["model"], b["neighbours"]
+    lines = (
+        f"every line of the held-out split of {lo} to {hi} tokens, {b['lines']:,} lines"
+        if b["lines"] < BLANK_LINES
+        else f"{b['lines']:,} lines of the held-out split of {lo} to {hi} tokens, drawn at random"
+    )
     return f"""
 ### Blanks nobody chose · 随机挖空
 
-A person chose the sentences above. For blanks nobody chose: {b["lines"]:,} lines of the
-held-out split drawn at random, of {lo} to {hi} tokens ({b["lines_in_training_text"]} of them
-also occur word for word in the training text), each given alone as above, with {word}
-blanked at random (seed {SEED}).
+A person chose the sentences above. For blanks nobody chose: {lines}
+({b["lines_in_training_text"]} of them also occur word for word in the training text), each
+given alone as above, with {word} blanked at random (seed {SEED}).
 
 | predictor | right first | right in the top 5 |
 |---|---|---|
