@@ -13,8 +13,13 @@
 //    for the shortest indexed word; otherwise it is dropped.
 // 2. Scorer: Sphinx's defaults, plus: a page whose title holds the query comes first, then
 //    pages whose title holds more of its words, or whose title (say 掩码) the query holds
-//    (因果掩码); the overview pages (preface, review, glossary, appendices), which mention
-//    every term, come after the chapter that teaches it.
+//    (因果掩码); a section whose title holds the query (9.4 Next sentence prediction) counts
+//    as much as a page title, and a page with such a section (9.2 Masked language modelling)
+//    almost as much; the overview pages (preface, review, glossary, appendices), which
+//    mention every term, come after the chapter that teaches it; and of two pages that score
+//    alike, the one in the reader's language comes first (Chinese when the query has Chinese
+//    characters or the reader came from a Chinese page, else English), so that WordPiece lists
+//    the English chapter 08 before the Chinese one.
 
 const BOOK_QUERY_STOPWORDS = new Set([
   "什么", "什么样", "怎么", "怎样", "如何", "为什么", "为何", "哪些", "哪个", "是否", "一个", "一种",
@@ -91,20 +96,50 @@ var splitQuery = (query) => {
 
 const BOOK_OVERVIEW = /(^|\/)(00-preface|12-review|glossary|appendix-[a-z]+|index)$/;
 
+// The section titles of each page (compacted, lowercase), from the index's `alltitles`.
+let BOOK_SECTIONS = null;
+function bookSectionTitles(docname) {
+  const index = typeof Search !== "undefined" ? Search._index : null;
+  if (!index || !index.alltitles) return [];
+  if (BOOK_SECTIONS === null) {
+    BOOK_SECTIONS = new Map();
+    for (const [title, places] of Object.entries(index.alltitles)) {
+      for (const [doc] of places) {
+        const name = index.docnames[doc];
+        if (!BOOK_SECTIONS.has(name)) BOOK_SECTIONS.set(name, []);
+        BOOK_SECTIONS.get(name).push(title.toLowerCase().replace(/\s+/g, ""));
+      }
+    }
+  }
+  return BOOK_SECTIONS.get(docname) || [];
+}
+
+// The reader's language: Chinese if the query has Chinese characters or the search was sent
+// from a Chinese page (the search box is on every page), else English.
+function bookReaderLang(query) {
+  if (BOOK_HAN.test(query)) return "zh";
+  const from = typeof document !== "undefined" ? document.referrer || "" : "";
+  return /\/chapters\/zh\//.test(from) ? "zh" : "en";
+}
+
 var Scorer = {
   score: (result) => {
     const [docname, title, anchor, descr, score, filename] = result;
     const query = (new URLSearchParams(window.location.search).get("q") || "").trim().toLowerCase();
     if (!query) return score;
     const compact = (text) => text.toLowerCase().replace(/\s+/g, "");
-    const pageTitle = compact((title || "").split(" > ")[0]);
+    const [page, ...sections] = (title || "").split(" > ");
+    const pageTitle = compact(page);
+    const sectionTitle = compact(sections.join(" "));
     const titleCore = pageTitle.replace(/^(\d+|附录[a-z]|appendix[a-z])·/, "");
     const words = splitQuery(query).map((w) => w.toLowerCase()).filter((w) => w.length > 1);
     let bonus = 0;
-    if (pageTitle.includes(compact(query))) bonus = 30;
+    if (pageTitle.includes(compact(query)) || sectionTitle.includes(compact(query))) bonus = 30;
+    else if (bookSectionTitles(docname).some((t) => t.includes(compact(query)))) bonus = 25;
     else if (titleCore.length >= 2 && compact(query).includes(titleCore)) bonus = 20;
     else if (words.length) bonus = 20 * words.filter((w) => pageTitle.includes(w)).length / words.length;
     if (BOOK_OVERVIEW.test(docname)) bonus -= 8;
+    if (docname.startsWith(`chapters/${bookReaderLang(query)}/`)) bonus += 4;
     return score + bonus;
   },
   objNameMatch: 11,

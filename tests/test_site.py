@@ -909,6 +909,11 @@ SEARCHES = [
     ("缩放点积注意力", "zh", "03-scaling"),
     ("RNN的局限", "zh", "01-rnn-limits"),
     ("查询 键 值", "zh", "02-self-attention"),
+    # a section title holds the query: its chapter comes before those that only mention it
+    ("next sentence prediction", "en", "09-pretraining"),
+    ("masked language model", "en", "09-pretraining"),
+    ("下一句预测", "zh", "09-pretraining"),
+    ("数据并行", "zh", "09-pretraining"),
 ]
 
 
@@ -923,6 +928,26 @@ def test_search_lists_the_right_chapter_first(browser, site_url, query, lang, st
         )
         ours = [h for h in hits if f"/chapters/{lang}/" in h]
         assert ours and ours[0].split("/chapters/")[1].startswith(f"{lang}/{stem}.html"), ours[:5]
+        assert_stayed_home(log, site_url)
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    ("came_from", "lang"), [("index.html", "en"), ("chapters/zh/02-self-attention.html", "zh")]
+)
+def test_search_lists_the_readers_language_first(browser, site_url, came_from, lang):
+    """A Latin-letter query (WordPiece) matches chapter 08 in both languages alike: the one in
+    the language of the page the search was sent from comes first, English by default."""
+    page, log = open_page(browser, urljoin(site_url, came_from))
+    try:
+        page.goto(urljoin(site_url, "search.html?q=WordPiece"), referer=page.url)
+        page.wait_for_selector("#search-results ul.search li a", timeout=BROWSER_TIMEOUT_MS)
+        hits = page.eval_on_selector_all(
+            "#search-results ul.search li > a", "as => as.map(a => a.href)"
+        )
+        assert f"/chapters/{lang}/08-bert.html" in hits[0], hits[:3]
         assert_stayed_home(log, site_url)
     finally:
         page.close()
