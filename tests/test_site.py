@@ -8,6 +8,7 @@ file runs on one pytest-xdist worker (`--dist loadfile`, or `loadgroup` via the 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from html.parser import HTMLParser
@@ -951,6 +952,23 @@ def test_search_lists_the_readers_language_first(browser, site_url, came_from, l
         assert_stayed_home(log, site_url)
     finally:
         page.close()
+
+
+def test_chinese_pages_show_the_theme_interface_in_chinese(site):
+    """No English word of the theme's interface (_ext/zh_chrome.py) is left on a Chinese page;
+    the English pages keep them."""
+    spec = importlib.util.spec_from_file_location("zh_chrome_ext", ROOT / "_ext" / "zh_chrome.py")
+    chrome = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(chrome)
+    zh_pages = sorted((site / "chapters" / "zh").glob("*.html"))
+    assert len(zh_pages) >= 13
+    for page in zh_pages:
+        html = page.read_text(encoding="utf-8")
+        left = [english for english, _ in chrome.CHROME if english in html]
+        assert not left, f"{page.name}: {left}"
+        assert "回到顶部" in html and "跳到正文" in html, page.name
+    english = (site / "chapters" / "en" / "08-bert.html").read_text(encoding="utf-8")
+    assert "Back to top" in english and "回到顶部" not in english
 
 
 # ----------------------------------------------------------------- figures, diagrams, code width

@@ -76,3 +76,21 @@ def test_the_chinese_search_indexer_splits_and_stems_as_sphinxs():
     assert isinstance(fast.latin_terms, set) and "GPU" in fast.latin_terms
     for word in fast.split(text):
         assert fast.stem(word) == slow.stem(word), word
+
+
+def test_zh_chrome_replaces_whole_theme_strings_only():
+    """zh_chrome turns the theme's attributes and elements into Chinese, and leaves the
+    same words alone where the book itself writes them (code, prose)."""
+    chrome = extension("zh_chrome")
+    page = (
+        '<a href="#main-content">Skip to main content</a>'
+        '<button title="Search" aria-label="Search"></button>'
+        '<p class="prev-next-subtitle">next</p>'
+        '<span class="nb">next</span> Back to top of the stack'
+    )
+    assert chrome.in_chinese(page) == (
+        '<a href="#main-content">跳到正文</a>'
+        '<button title="搜索" aria-label="搜索"></button>'
+        '<p class="prev-next-subtitle">下一页</p>'
+        '<span class="nb">next</span> Back to top of the stack'
+    )

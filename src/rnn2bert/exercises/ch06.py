@@ -113,8 +113,8 @@ def check_sinusoidal(positional_encoding, hidden: bool = False) -> None:
                     "The exponent is 2i/d_model with i the PAIR index (0, 1, 2, …): you used the "
                     "dimension index 2i in place of i, "
                     "counting it twice.",
-                    "指数是 2i/d_model，其中 i 是“对”的编号（0, 1, 2, …）：你用了维度下标 2i 代替 i，"
-                    "相当于乘了两次 2。",
+                    "指数是 2i/d_model，其中 i 是“对”的编号（0, 1, 2, …）："
+                    "你用了维度下标 2i 代替 i，相当于乘了两次 2。",
                     "exponent_4i",
                 ),
             ],
