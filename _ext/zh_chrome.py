@@ -2,12 +2,12 @@
 
 Sphinx builds a site in one language (``language: en``), so the theme writes its interface in
 English on every page: "Skip to main content", "Back to top", the colour-mode switch, the
-download and full-screen buttons, the sidebar toggles, the print-only "Contents" heading,
-"previous"/"next" under the page footer. A reader of ``chapters/zh/`` should not meet them.
-The pages' text is Chinese already; after the build this extension replaces these fixed
-strings of the theme's templates in every HTML file under ``chapters/zh/``. It replaces
-whole attributes and elements, never a word inside the book's own text; a test checks that
-none of the English strings is left on a Chinese page (``tests/test_site.py``).
+download and full-screen buttons, the sidebar toggles, the "Contents" of the page's sidebar and
+of print, "previous"/"next" under the page footer. A reader of ``chapters/zh/`` should not meet
+them. The pages' text is Chinese already; after the build this extension replaces these fixed
+strings of the theme's templates in every HTML file under ``chapters/zh/``. It replaces whole
+attributes and elements, never a word inside the book's own text; a test checks that none of the
+English strings is left on a Chinese page (``tests/test_site.py``).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ CHROME = (
     ('title="Toggle primary sidebar"', 'title="显示或隐藏全书目录"'),
     ('title="Toggle secondary sidebar"', 'title="显示或隐藏本页目录"'),
     ("<h2> Contents </h2>", "<h2> 目录 </h2>"),
+    ('<i class="fa-solid fa-list"></i> Contents', '<i class="fa-solid fa-list"></i> 本页目录'),
     ('title="Link to this heading"', 'title="本节链接"'),
     ('title="Search" aria-label="Search"', 'title="搜索" aria-label="搜索"'),
     (
