@@ -8,6 +8,13 @@ For targets under the folders in ``notebook_download_dirs`` (default: ``exercise
 notebook is copied into the site (``_downloads/``) and the link fetches it. Links to any
 other missing document still warn, so a chapter left out of ``_toc.yml`` fails the build.
 
+Every chapter has four such notebooks with one name (``exercises/en/08-bert.ipynb``,
+``solutions/zh/08-bert.ipynb`` ...), and a browser saves a download under the link's file
+name: the second would become ``08-bert (1).ipynb``. So each link asks the browser for a name
+of its own, ``08-bert-exercises-en.ipynb`` (the ``download`` attribute: Sphinx writes it
+empty, and the link carries the name as a class that ``name_downloads`` moves there after
+the build).
+
 A site for students without the solutions (``make book SOLUTIONS=0``, which sets the
 environment variable ``RNN2BERT_SOLUTIONS=0``): links into the folders in
 ``notebook_withheld_dirs`` (then ``solutions``) become their plain text, and no solution
@@ -17,12 +24,34 @@ notebook is copied into the site.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from docutils import nodes
 from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.transforms import SphinxTransform
+
+NAME_CLASS = "nb-save-as-"  # the class that carries a download's file name to the HTML
+NAMED = re.compile(r'(<a class="[^"]*\b' + NAME_CLASS + r'([\w.-]+)\b[^"]*") download=""')
+
+
+def saved_name(target: str) -> str:
+    """``exercises/zh/08-bert`` -> ``08-bert-exercises-zh.ipynb``: the folder and language
+    in the name, so that a chapter's four notebooks do not overwrite one another."""
+    kind, lang, stem = target.split("/")[-3:]
+    return f"{stem}-{kind}-{lang}.ipynb"
+
+
+def name_downloads(app: Sphinx, exception: Exception | None) -> None:
+    """After the build: each download link's ``download=""`` gets the name of its class."""
+    if exception is not None or app.builder.format != "html":
+        return
+    for page in Path(app.outdir).rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        named = NAMED.sub(lambda m: f'{m.group(1)} download="{m.group(2)}"', text)
+        if named != text:
+            page.write_text(named, encoding="utf-8")
 
 
 class NotebookLinksToDownloads(SphinxTransform):
@@ -61,7 +90,7 @@ class NotebookLinksToDownloads(SphinxTransform):
                 reftarget="/" + path,
                 refdoc=node.get("refdoc"),
                 refexplicit=True,
-                classes=["download"],
+                classes=["download", NAME_CLASS + saved_name(target)],
             )
             download.source, download.line = node.source, node.line
             node.replace_self(download)
@@ -72,4 +101,5 @@ def setup(app: Sphinx) -> dict:
     withheld = ["solutions"] if os.environ.get("RNN2BERT_SOLUTIONS") == "0" else []
     app.add_config_value("notebook_withheld_dirs", withheld, "env", [list])
     app.add_transform(NotebookLinksToDownloads)
+    app.connect("build-finished", name_downloads)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -971,6 +971,20 @@ def test_chinese_pages_show_the_theme_interface_in_chinese(site):
     assert "Back to top" in english and "回到顶部" not in english
 
 
+def test_notebook_downloads_save_under_names_of_their_own(site):
+    """Every link to an exercise or solution notebook names the file to save (notebook_downloads):
+    in each chapter the four notebooks, en and zh, exercises and solutions, get four names."""
+    links = re.compile(r'<a class="[^"]*download[^"]*" download="([^"]*)" href="([^"]+\.ipynb)"')
+    names = {}
+    for page in (site / "chapters").glob("*/*.html"):
+        for name, href in links.findall(page.read_text(encoding="utf-8")):
+            assert name.endswith(".ipynb"), f"{page.name}: {href} saves as {name!r}"
+            names.setdefault(name, set()).add(href.rsplit("_downloads/", 1)[-1])
+    assert len(names) >= 4 * 12, sorted(names)
+    assert all(len(hrefs) == 1 for hrefs in names.values()), names
+    assert {"08-bert-exercises-en.ipynb", "08-bert-solutions-zh.ipynb"} <= set(names)
+
+
 # ----------------------------------------------------------------- figures, diagrams, code width
 
 FIGURES_JS = r"""() => [...document.querySelectorAll('article img')].map(img => {

@@ -94,3 +94,20 @@ def test_zh_chrome_replaces_whole_theme_strings_only():
         '<p class="prev-next-subtitle">下一页</p>'
         '<span class="nb">next</span> Back to top of the stack'
     )
+
+
+def test_notebook_downloads_get_names_of_their_own():
+    """A chapter's four notebooks share a file name; each download link asks for its own."""
+    downloads = extension("notebook_downloads")
+    assert downloads.saved_name("exercises/zh/08-bert") == "08-bert-exercises-zh.ipynb"
+    assert downloads.saved_name("../../solutions/en/02-self-attention") == (
+        "02-self-attention-solutions-en.ipynb"
+    )
+    link = (
+        '<a class="download nb-save-as-08-bert-solutions-zh.ipynb reference internal" '
+        'download="" href="../../_downloads/6a0b/08-bert.ipynb">'
+    )
+    named = downloads.NAMED.sub(lambda m: f'{m.group(1)} download="{m.group(2)}"', link)
+    assert (
+        'download="08-bert-solutions-zh.ipynb" href="../../_downloads/6a0b/08-bert.ipynb"' in named
+    )
