@@ -492,3 +492,23 @@ def test_syllabus_lists_every_exercise():
         named = set(re.findall(r"\bch\d\d\.[a-z_0-9]+", text))
         assert named <= set(REGISTRY), named - set(REGISTRY)
         assert set(REGISTRY) <= named, f"syllabus.{lang}.md misses {set(REGISTRY) - named}"
+
+
+def test_sample_midterm_matches_in_both_languages():
+    """The sample midterm: the same questions with the same points in both languages, adding up to
+    the total it states, and linked from the syllabus and the kit's README."""
+    points = {}
+    for lang, pattern, total in (
+        ("en", r"^### Question (\d+) · .*\((\d+) points?\)$", "**50 points**"),
+        ("zh", r"^### 第 (\d+) 题 · .*（(\d+) 分）$", "**满分 50 分**"),
+    ):
+        text = (TEACHING / f"sample-midterm.{lang}.md").read_text(encoding="utf-8")
+        points[lang] = [(int(n), int(p)) for n, p in re.findall(pattern, text, re.M)]
+        assert total in text, lang
+        assert f"sample-midterm.{lang}.md" in (TEACHING / f"syllabus.{lang}.md").read_text(
+            encoding="utf-8"
+        )
+        assert f"sample-midterm.{lang}.md" in (TEACHING / "README.md").read_text(encoding="utf-8")
+    assert [n for n, _ in points["en"]] == list(range(1, 9)), points["en"]
+    assert points["en"] == points["zh"]
+    assert sum(p for _, p in points["en"]) == 50
