@@ -776,11 +776,13 @@ def check_attention(page, explorer):
     before = readout(explorer)
     explorer.locator("select").first.select_option("0")  # layer 1
     assert readout(explorer) != before, "changing the layer changed nothing"
+    assert "(layer · 层 1, head · 头" in readout(explorer), readout(explorer)  # which head is shown
     page.mouse.move(0, 0)  # leave: every query's lines
     assert lines.count() > len(explorer.locator("text.r2b-key").all())
 
 
 def check_scaling(page, explorer):
+    assert "temperature T · 温度" in explorer.locator(".r2b-controls").inner_text()
     d_k, temperature = explorer.locator("input[type=range]").all()
     drag_to_end(page, d_k)
     assert "= 1024" in explorer.locator(".r2b-controls").inner_text()

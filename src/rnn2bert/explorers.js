@@ -118,7 +118,8 @@ var R2B = window.R2B || (window.R2B = (function () {
       var order = d.tokens.map(function (_, j) { return j; }).sort(function (a, b) { return weight(focus, b) - weight(focus, a); });
       readout.textContent = "“" + d.tokens[focus] + "” → " + order.slice(0, 4).map(function (j) {
         return d.tokens[j] + " " + weight(focus, j).toFixed(2);
-      }).join(",  ");
+      }).join(",  ") + "  (layer · 层 " + (+layer.value + 1) + ", head · 头 " +
+        (head.value === "mean" ? "mean · 平均" : +head.value + 1) + ")";
     }
     layer.addEventListener("change", draw);
     head.addEventListener("change", draw);
@@ -130,7 +131,7 @@ var R2B = window.R2B || (window.R2B = (function () {
     var ui = frame(root), n = d.scores[0].length, W = 460, H = 150, bw = W / n;
     var dk = label(ui.controls, "d_k", range(0, d.dims.length - 1, 1, Math.max(0, d.dims.indexOf(64))));
     var dkText = html("span", {}, ui.controls);
-    var temp = label(ui.controls, "T", range(-10, 10, 1, 0));
+    var temp = label(ui.controls, "temperature T · 温度", range(-10, 10, 1, 0));
     var tText = html("span", {}, ui.controls);
     var pic = picture(root, 0, 0, W, H + 36, "attention weights");
     svg("line", { x1: 0, y1: H, x2: W, y2: H, stroke: "currentColor", "stroke-opacity": 0.5 }, pic);
