@@ -57,6 +57,27 @@ def test_same_cells_code_and_outputs(en, zh):
         assert n_img[0] == n_img[1], f"code cell {i}: number of figures differs"
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+@pytest.mark.parametrize("en,zh", pairs(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_widget_output_has_its_state(en, zh):
+    """A widget output is drawn on the site from the notebook's saved widget state: each view's
+    model must be in that state, in the Chinese twin too (tools/copy_outputs.py copies it)."""
+    for path in (en, zh):
+        nb = read(path)
+        state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+        views = [
+            o["data"][WIDGET_VIEW]["model_id"]
+            for c in nb.cells
+            for o in c.get("outputs", [])
+            if WIDGET_VIEW in o.get("data", {})
+        ]
+        missing = [v for v in views if v not in state]
+        assert not missing, f"{path.relative_to(ROOT)}: widget outputs without state {missing}"
+
+
 def _markdown(path):
     return [
         (i, prose(c.source)) for i, c in enumerate(read(path).cells) if c.cell_type == "markdown"

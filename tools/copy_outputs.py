@@ -4,7 +4,9 @@
 
 The two editions share every code cell (tests/test_parity.py); only Markdown differs. So after
 re-executing the English notebook, its outputs and execution counts are the Chinese notebook's
-too. Code cells are paired in order and must hold the same source, or nothing is written.
+too, and so is the state of its widgets (the notebook's ``metadata.widgets``), which the site
+needs to draw a widget output without a kernel. Code cells are paired in order and must hold the
+same source, or nothing is written.
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ def copy_outputs(en: Path) -> int:
         if a.source != b.source:
             raise SystemExit(f"code cell {n} differs between {en} and {zh}: copy nothing")
         b.outputs, b.execution_count = a.outputs, a.execution_count
+    if "widgets" in source.metadata:
+        target.metadata["widgets"] = source.metadata["widgets"]
+    else:
+        target.metadata.pop("widgets", None)
     nbformat.write(target, zh)
     return len(en_code)
 
