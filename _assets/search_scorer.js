@@ -151,3 +151,18 @@ var Scorer = {
   term: 5,
   partialTerm: 2,
 };
+
+// 3. Snippets. The theme's main block starts with the article's header (the download and
+//    full-screen buttons, ".ipynb .pdf") and a print-only copy of the title and table of
+//    contents (.onlyprint: "Contents" and every section), and Sphinx cuts a result's snippet
+//    from that block's text: snippets quoted buttons and section lists. Both are left out here.
+//    Sphinx loads this file after searchtools.js on the search page: Search.htmlToText is
+//    there to wrap.
+if (typeof Search !== "undefined" && typeof DOMParser !== "undefined" && Search.htmlToText) {
+  const bookHtmlToText = Search.htmlToText;
+  Search.htmlToText = (htmlString, anchor) => {
+    const page = new DOMParser().parseFromString(htmlString, "text/html");
+    page.querySelectorAll(".bd-header-article, .onlyprint").forEach((el) => el.remove());
+    return bookHtmlToText(page.documentElement.outerHTML, anchor);
+  };
+}

@@ -987,6 +987,48 @@ def test_notebook_downloads_save_under_names_of_their_own(site):
     assert {"08-bert-exercises-en.ipynb", "08-bert-solutions-zh.ipynb"} <= set(names)
 
 
+def test_site_leaves_out_files_no_page_loads(site):
+    """_ext/site_weight.py: MathJax's unused combined bundles and the source maps are gone,
+    the bundle the pages load is there, and the site stays well under its old 52 MB."""
+    spec = importlib.util.spec_from_file_location(
+        "site_weight_ext", ROOT / "_ext" / "site_weight.py"
+    )
+    weight = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(weight)
+    static = site / "_static"
+    assert weight.unused_files(static) == []
+    loaded = set(
+        re.findall(r'src="[./]*_static/(mathjax/[\w-]+\.js)', (site / "index.html").read_text())
+    )
+    assert loaded == {"mathjax/tex-chtml.js"} and (static / "mathjax" / "tex-chtml.js").is_file()
+    size = sum(f.stat().st_size for f in site.rglob("*") if f.is_file())
+    assert size < 40e6, f"{size / 1e6:.0f} MB"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_search_snippets_quote_the_text_not_the_table_of_contents(browser, site_url, lang):
+    """A result's snippet is cut from the page's text as Search.htmlToText returns it: that
+    text starts with the chapter's title, not with the header's buttons (".ipynb .pdf") or the
+    theme's print-only title and table of contents."""
+    page, log = open_page(browser, urljoin(site_url, "search.html?q=WordPiece"))
+    try:
+        page.wait_for_selector("#search-results ul.search li a", timeout=BROWSER_TIMEOUT_MS)
+        text = page.evaluate(
+            """async (url) => Search.htmlToText(await (await fetch(url)).text())""",
+            f"chapters/{lang}/08-bert.html",
+        )
+        title = {"en": "8 · BERT: architecture and inputs", "zh": "8 · BERT 的结构与输入"}[lang]
+        text = " ".join(text.split())
+        assert title in text, text[:200]
+        before = text[: text.index(title)]  # at most the language switch ("中文", "English")
+        assert len(before) < 12 and ".ipynb" not in before, text[:200]
+        assert {"en": "Contents", "zh": "目录"}[lang] not in before
+        assert_stayed_home(log, site_url)
+    finally:
+        page.close()
+
+
 # ----------------------------------------------------------------- figures, diagrams, code width
 
 FIGURES_JS = r"""() => [...document.querySelectorAll('article img')].map(img => {
