@@ -467,3 +467,47 @@ def test_student_ids_and_spreadsheet_cells():
         spreadsheet_safe("=HYPERLINK(1)") == "'=HYPERLINK(1)" and spreadsheet_safe("bob") == "bob"
     )
     assert points("ch02.scores") == 2 and points("ch02.permutation") == 1
+
+
+def test_the_sandbox_sizes_its_tmp_where_bubblewrap_can(monkeypatch):
+    """bwrap 0.7+ sizes the sandbox's in-memory /tmp (``--size`` just before ``--tmpfs``);
+    an older one gets no ``--size`` (it would refuse the option) and an unsized /tmp."""
+    import rnn2bert.grading as grading
+
+    def tmpfs(cmd):
+        i = cmd.index("--tmpfs")
+        return cmd[i - 2 : i + 2]
+
+    monkeypatch.setattr(grading, "bwrap_can_size", lambda: True)
+    cmd = grading.bwrap_command(["true"], [("rw", Path("/x"), "/box")])
+    assert tmpfs(cmd) == ["--size", str(grading.TMP_MB * 2**20), "--tmpfs", "/tmp"]
+    monkeypatch.setattr(grading, "bwrap_can_size", lambda: False)
+    cmd = grading.bwrap_command(["true"], [("rw", Path("/x"), "/box")])
+    assert "--size" not in cmd and tmpfs(cmd)[2:] == ["--tmpfs", "/tmp"]
+
+
+def test_the_sandbox_tmp_holds_at_most_tmp_mb(bwrap, tmp_path):
+    import rnn2bert.grading as grading
+
+    if not grading.bwrap_can_size():
+        pytest.skip("this bubblewrap cannot size a tmpfs (before 0.7)")
+    probe = "import os; s = os.statvfs('/tmp'); print(s.f_blocks * s.f_frsize)"
+    cmd = grading.bwrap_command(
+        [sys.executable, "-I", "-S", "-c", probe], [("rw", tmp_path, "/box")]
+    )
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True).stdout
+    assert int(out) == grading.TMP_MB * 2**20
+
+
+def test_a_graded_notebook_cannot_write_a_file_past_file_mb(tmp_path):
+    """limit_memory also caps the size of a file (RLIMIT_FSIZE), inherited by the kernel:
+    here at 1 MB, a 3 MB write fails (Python ignores SIGXFSZ, so it is an OSError)."""
+    code = (
+        "import rnn2bert.grading as g\n"
+        "g.FILE_MB = 1\n"
+        "g.limit_memory(0)\n"
+        f"open({str(tmp_path / 'big')!r}, 'wb').write(b'x' * 3 * 2**20)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "File too large" in done.stderr, done.stderr[-300:]
+    assert (tmp_path / "big").stat().st_size <= 2**20

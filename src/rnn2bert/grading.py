@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import io
 import json
 import math
@@ -81,6 +82,8 @@ MAX_STATUS_CHARS = 200
 TAIL_BYTES = 4000
 POLL_S = 0.005
 STARTUP_S = 60  # a kernel's start, on a busy machine, on top of --timeout
+TMP_MB = 512  # the sandbox's /tmp (in memory): at most this much, where bwrap can size it
+FILE_MB = 1024  # the largest file a notebook may write (RLIMIT_FSIZE), in /tmp or its folder
 # what nbclient reports for a cell stopped at the time limit
 TIMEOUT_ENAME = "rnn2bert-grading-timeout"
 STATUS_FILE, READY_FILE, DONE_FILE, GONE_FILE = "status.json", "ready", "done", "kernel-gone"
@@ -171,10 +174,22 @@ def bwrap_command(command: list[str], binds: list[tuple[str, Path, str]]) -> lis
         cmd += ["--ro-bind-try", etc, etc]
     for path in library_paths():
         cmd += ["--ro-bind", str(path), str(path)]
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    cmd += ["--proc", "/proc", "--dev", "/dev"]
+    cmd += ["--size", str(TMP_MB * 2**20)] if bwrap_can_size() else []
+    cmd += ["--tmpfs", "/tmp"]
     for mode, host, inside in binds:
         cmd += ["--ro-bind" if mode == "ro" else "--bind", str(host), inside]
     return cmd + ["--chdir", binds[-1][2], "--", *command]
+
+
+@functools.lru_cache(maxsize=1)
+def bwrap_can_size() -> bool:
+    """Whether this bubblewrap can cap a tmpfs (``--size``, bubblewrap 0.7 and later)."""
+    try:
+        out = subprocess.run(["bwrap", "--help"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "--size" in out.stdout + out.stderr
 
 
 def sandbox_problem() -> str | None:
@@ -311,16 +326,20 @@ def read_notebook(path: Path):
 
 
 def limit_memory(megabytes: int) -> None:
-    """Cap this process's address space (inherited by the kernel it starts), where the OS can."""
-    if megabytes <= 0:
-        return
+    """Cap this process's address space and the size of any file it writes (both inherited by
+    the kernel it starts), where the OS can. ``megabytes`` <= 0: no cap on memory."""
     try:
         import resource
-
-        limit = megabytes * 2**20
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    except (ImportError, AttributeError, ValueError, OSError):
-        pass
+    except ImportError:
+        return
+    limits = [(resource.RLIMIT_FSIZE, FILE_MB * 2**20)]
+    if megabytes > 0:
+        limits.append((resource.RLIMIT_AS, megabytes * 2**20))
+    for kind, limit in limits:
+        try:
+            resource.setrlimit(kind, (limit, limit))
+        except (ValueError, OSError):
+            pass
 
 
 def run_worker(
