@@ -166,3 +166,17 @@ if (typeof Search !== "undefined" && typeof DOMParser !== "undefined" && Search.
     return bookHtmlToText(page.documentElement.outerHTML, anchor);
   };
 }
+
+// 4. One search page serves both editions: its messages in both languages (Sphinx looks them
+//    up in Documentation.TRANSLATIONS when it shows them, after this file has run).
+if (typeof Documentation !== "undefined" && Documentation.TRANSLATIONS) {
+  Object.assign(Documentation.TRANSLATIONS, {
+    "Search Results": "Search results · 搜索结果",
+    "Searching": "Searching · 正在搜索",
+    "Preparing search...": "Preparing search · 正在准备搜索",
+    "Search finished, found ${resultCount} page(s) matching the search query.":
+      "Found ${resultCount} page(s) · 找到 ${resultCount} 个页面",
+    "Your search did not match any documents. Please make sure that all words are spelled correctly and that you've selected enough categories.":
+      "No page matches: check the spelling, or try fewer words. · 没有匹配的页面：请检查拼写，或少用几个词。",
+  });
+}

@@ -7,7 +7,8 @@ of print, "previous"/"next" under the page footer. A reader of ``chapters/zh/`` 
 them. The pages' text is Chinese already; after the build this extension replaces these fixed
 strings of the theme's templates in every HTML file under ``chapters/zh/``. It replaces whole
 attributes and elements, never a word inside the book's own text; a test checks that none of the
-English strings is left on a Chinese page (``tests/test_site.py``).
+English strings is left on a Chinese page (``tests/test_site.py``). The search page, one for
+both editions, gets a heading in both languages (its messages: ``_assets/search_scorer.js``).
 """
 
 from __future__ import annotations
@@ -52,9 +53,19 @@ def in_chinese(html: str) -> str:
     return html
 
 
+#: the search page serves both editions: its heading in both languages
+SEARCH_PAGE = (("<h1>Search</h1>", "<h1>Search · 搜索</h1>"),)
+
+
 def translate_chrome(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
+    search = Path(app.outdir, "search.html")
+    if search.is_file():
+        text = search.read_text(encoding="utf-8")
+        for english, both in SEARCH_PAGE:
+            text = text.replace(english, both)
+        search.write_text(text, encoding="utf-8")
     for page in sorted(Path(app.outdir, "chapters", "zh").glob("*.html")):
         text = page.read_text(encoding="utf-8")
         translated = in_chinese(text)

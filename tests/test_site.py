@@ -1029,6 +1029,25 @@ def test_search_snippets_quote_the_text_not_the_table_of_contents(browser, site_
         page.close()
 
 
+@pytest.mark.browser
+def test_the_search_page_speaks_both_languages(browser, site_url):
+    """One search page serves both editions: heading, result title and status in both."""
+    page, log = open_page(browser, urljoin(site_url, "search.html?q=WordPiece"))
+    try:
+        page.wait_for_selector("#search-results ul.search li a", timeout=BROWSER_TIMEOUT_MS)
+        page.wait_for_function(
+            "() => /找到/.test(document.querySelector('#search-results p.search-summary')"
+            "?.innerText || '')",
+            timeout=BROWSER_TIMEOUT_MS,
+        )
+        headings = page.eval_on_selector_all("h1", "hs => hs.map(h => h.textContent.trim())")
+        assert "Search · 搜索" in headings, headings
+        assert "搜索结果" in page.locator("#search-results h2").first.inner_text()
+        assert_stayed_home(log, site_url)
+    finally:
+        page.close()
+
+
 # ----------------------------------------------------------------- figures, diagrams, code width
 
 FIGURES_JS = r"""() => [...document.querySelectorAll('article img')].map(img => {
