@@ -175,7 +175,7 @@ if (typeof Documentation !== "undefined" && Documentation.TRANSLATIONS) {
     "Searching": "Searching · 正在搜索",
     "Preparing search...": "Preparing search · 正在准备搜索",
     "Search finished, found ${resultCount} page(s) matching the search query.":
-      "Found ${resultCount} page(s) · 找到 ${resultCount} 个页面",
+      "Pages found · 找到的页面: ${resultCount}",  // Sphinx fills in the first ${...} only
     "Your search did not match any documents. Please make sure that all words are spelled correctly and that you've selected enough categories.":
       "No page matches: check the spelling, or try fewer words. · 没有匹配的页面：请检查拼写，或少用几个词。",
   });

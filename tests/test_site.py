@@ -1043,6 +1043,8 @@ def test_the_search_page_speaks_both_languages(browser, site_url):
         headings = page.eval_on_selector_all("h1", "hs => hs.map(h => h.textContent.trim())")
         assert "Search · 搜索" in headings, headings
         assert "搜索结果" in page.locator("#search-results h2").first.inner_text()
+        status = page.locator("#search-results p.search-summary").inner_text()
+        assert re.search(r"找到的页面: \d+$", status) and "${" not in status, status
         assert_stayed_home(log, site_url)
     finally:
         page.close()
