@@ -539,7 +539,7 @@ def finish(
         special_token_ids=special,
     )
     examples = fill_in_the_blanks(model, tokenizer, lang)
-    blanks = random_blanks(lang, model, tokenizer, folder, train["input_ids"])
+    blanks = random_blanks(lang, model, tokenizer, folder, NeighbourModel(bigrams))
     results = {
         "steps": steps,
         "lr": lr,
@@ -685,12 +685,10 @@ def blank_scores(
     return {name: {"top1": h1 / n, "top5": h5 / n} for name, (h1, h5) in hits.items()}
 
 
-def random_blanks(lang, model, tokenizer, folder: Path, train_ids: torch.Tensor) -> dict:
+def random_blanks(lang, model, tokenizer, folder: Path, neighbour: NeighbourModel) -> dict:
     """The card's random blanks (``held_out_blanks``, ``blank_scores``), with how many of the
-    lines occur in the training text; ``train_ids`` the training pairs, for the bigram counts."""
+    lines occur in the training text; ``neighbour``: the card's bigram-count baseline."""
     blanks, texts = held_out_blanks(lang, tokenizer, folder / "vocab.txt")
-    special = sorted(tokenizer.all_special_ids)
-    neighbour = NeighbourModel(bigram_counts(train_ids, len(tokenizer.vocab), special))
     return {
         **blank_scores(model, tokenizer, blanks, neighbour),
         "lines": len(blanks),
@@ -715,7 +713,9 @@ def rewrite_card(lang: str, folder: Path) -> None:
     examples = fill_in_the_blanks(model, tokenizer, lang)
     log["fill_mask_top5"] = sum(e[3] for e in examples) / len(examples)
     train_ids = training_pairs(lang, tokenizer, folder / "vocab.txt")
-    log["random_blanks"] = random_blanks(lang, model, tokenizer, folder, train_ids)
+    special = sorted(tokenizer.all_special_ids)
+    neighbour = NeighbourModel(bigram_counts(train_ids, len(tokenizer.vocab), special))
+    log["random_blanks"] = random_blanks(lang, model, tokenizer, folder, neighbour)
     (folder / "README.md").write_text(model_card(lang, log, examples), encoding="utf-8")
     log_file.write_text(json.dumps(log) + "\n", encoding="utf-8")
     say(f"[{lang}] card rewritten 模型卡已重写: fill-mask top-5 {log['fill_mask_top5']:.0%}")
